@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import {
+  ClientNameSchema,
+  CredentialIdSchema,
+  InstantInputSchema,
+  MetadataSchema,
+  PoolNameSchema,
+  ProviderNameSchema,
+  ScopesSchema,
+  TimestampSchema,
+} from './primitives.js';
+import {
+  AuditLeaseSchema,
+  CredentialHealthSchema,
+  CredentialMetricsSchema,
+  CredentialViewSchema,
+  PoolStatusSchema,
+} from './views.js';
+
+const TokenSchema = z.string().min(1).max(16_384);
+
+export const AddCredentialRequestSchema = z.strictObject({
+  provider: ProviderNameSchema,
+  pool: PoolNameSchema.optional(),
+  id: CredentialIdSchema.optional(),
+  label: z.string().min(1).max(200).optional(),
+  accessToken: TokenSchema,
+  refreshToken: TokenSchema.optional(),
+  tokenType: z.string().min(1).max(64).optional(),
+  expiresAt: InstantInputSchema,
+  scopes: ScopesSchema.optional(),
+  clientId: z.string().min(1).max(512).optional(),
+  clientSecret: TokenSchema.optional(),
+  priority: z.number().int().min(-1000).max(1000).optional(),
+  metadata: MetadataSchema.optional(),
+});
+export type AddCredentialRequest = z.infer<typeof AddCredentialRequestSchema>;
+
+export const ImportCredentialRequestSchema = z.strictObject({
+  provider: ProviderNameSchema.optional(),
+  pool: PoolNameSchema.optional(),
+  id: CredentialIdSchema.optional(),
+  label: z.string().min(1).max(200).optional(),
+  priority: z.number().int().min(-1000).max(1000).optional(),
+  /** The token file a CLI wrote, as a JSON object or as its text. */
+  document: z.union([z.record(z.string(), z.unknown()), z.string().min(2)]),
+});
+export type ImportCredentialRequest = z.infer<typeof ImportCredentialRequestSchema>;
+
+export const ListCredentialsRequestSchema = z.strictObject({
+  provider: ProviderNameSchema.optional(),
+  pool: PoolNameSchema.optional(),
+});
+export const GetCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
+export const RevokeCredentialRequestSchema = z.strictObject({
+  id: CredentialIdSchema,
+  reason: z.string().min(1).max(500).optional(),
+});
+export const PoolsStatusRequestSchema = ListCredentialsRequestSchema;
+export const AuditLeasesRequestSchema = z.strictObject({
+  credentialId: CredentialIdSchema.optional(),
+  client: ClientNameSchema.optional(),
+  from: TimestampSchema.optional(),
+  to: TimestampSchema.optional(),
+  limit: z.number().int().min(1).max(10_000).optional(),
+});
+export type AuditLeasesRequest = z.infer<typeof AuditLeasesRequestSchema>;
+
+const ok = <T extends z.ZodRawShape>(shape: T) => z.strictObject({ ok: z.literal(true), ...shape });
+
+export const CredentialReplySchema = ok({ credential: CredentialViewSchema });
+export const CredentialListReplySchema = ok({ credentials: z.array(CredentialViewSchema) });
+export const CredentialDetailReplySchema = ok({
+  credential: CredentialViewSchema,
+  health: CredentialHealthSchema,
+  metrics: CredentialMetricsSchema,
+});
+export const PoolsStatusReplySchema = ok({ pools: z.array(PoolStatusSchema) });
+export const AuditLeasesReplySchema = ok({ leases: z.array(AuditLeaseSchema) });
+
+/** Every admin verb: `<root>.v1.admin.<verb>`, its request body and its reply. */
+export const AdminVerbs = {
+  'credentials.add': { request: AddCredentialRequestSchema, reply: CredentialReplySchema },
+  'credentials.import': { request: ImportCredentialRequestSchema, reply: CredentialReplySchema },
+  'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
+  'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
+  'credentials.revoke': { request: RevokeCredentialRequestSchema, reply: CredentialReplySchema },
+  'pools.status': { request: PoolsStatusRequestSchema, reply: PoolsStatusReplySchema },
+  'audit.leases': { request: AuditLeasesRequestSchema, reply: AuditLeasesReplySchema },
+} as const;
+export type AdminVerb = keyof typeof AdminVerbs;
+export type AdminRequest<V extends AdminVerb> = z.infer<(typeof AdminVerbs)[V]['request']>;
+export type AdminReply<V extends AdminVerb> = z.infer<(typeof AdminVerbs)[V]['reply']>;

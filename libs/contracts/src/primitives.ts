@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** One NATS subject token: no dots, no wildcards, no whitespace. */
+const subjectToken = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, `${what} may contain only letters, digits, '_' and '-'`);
+
+export const ProviderNameSchema = subjectToken('a provider name');
+export const PoolNameSchema = subjectToken('a pool name');
+export const ClientNameSchema = subjectToken('a client name');
+
+export const CredentialIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.@:-]*$/,
+    "a credential id starts with a letter or digit and may contain letters, digits, '_', '.', '@', ':' and '-'",
+  );
+
+export const LeaseIdSchema = z.uuid();
+
+/** A point in time on the wire: ISO 8601 with an offset, always UTC when the broker writes it. */
+export const TimestampSchema = z.iso.datetime({ offset: true });
+
+/** Accepts ISO 8601 or epoch milliseconds and yields epoch milliseconds. */
+export const InstantInputSchema = z
+  .union([TimestampSchema, z.number().int().positive()])
+  .transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
+
+export const ModelSchema = z.string().min(1).max(200);
+export const ScopesSchema = z.array(z.string().min(1).max(512)).max(100);
+export const MetadataSchema = z.record(z.string().max(128), z.string().max(1024));
