@@ -29,7 +29,7 @@ export const availability = (
   ask: LeaseAsk,
   now: number,
   policy: HealthPolicy,
-  trialsInFlight: ReadonlySet<string>,
+  trialsInFlight: Pick<ReadonlySet<string>, 'has'>,
 ): Availability => {
   if (credential.status !== 'active') return { usable: false, reason: credential.status };
   if (ask.exclude.has(credential.id)) return { usable: false, reason: 'excluded' };

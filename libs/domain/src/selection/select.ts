@@ -12,7 +12,7 @@ export interface SelectionInput {
   readonly lastChosen: string | null;
   readonly ask: LeaseAsk;
   readonly now: number;
-  readonly trialsInFlight: ReadonlySet<string>;
+  readonly trialsInFlight: Pick<ReadonlySet<string>, 'has'>;
 }
 
 export type Selection =

@@ -1,0 +1,71 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { DataSource } from 'typeorm';
+import type { RuntimeConfig } from '@broker/config';
+import { LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
+import type { Logger } from '@broker/observability';
+import type { KeyRing } from '@broker/secrets';
+import { AuditController } from './audit/audit.controller.js';
+import { CredentialsController } from './credentials/credentials.controller.js';
+import { CredentialsService } from './credentials/credentials.service.js';
+import { LeaseBook } from './lease/lease-book.js';
+import { LeaseController } from './lease/lease.controller.js';
+import { LeaseService } from './lease/lease.service.js';
+import { NoticePublisher } from './notices/notice.publisher.js';
+import { PoolsController } from './pools/pools.controller.js';
+import { ReportController } from './report/report.controller.js';
+import { ReportService } from './report/report.service.js';
+import { CredentialStateService } from './state/credential-state.service.js';
+import { CLOCK, CONFIG, DATA_SOURCE, KEY_RING, LOGGER, NATS, type Clock } from './tokens.js';
+import { UsageService } from './usage/usage.service.js';
+
+/** What main.ts builds before Nest starts: connections, keys, config and the clock. */
+export interface TokenServiceRuntime {
+  readonly config: RuntimeConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly keyRing: KeyRing;
+  readonly dataSource: DataSource;
+  readonly nats: NatsConnection;
+}
+
+@Module({})
+export class TokenServiceModule {
+  static with(runtime: TokenServiceRuntime): DynamicModule {
+    return {
+      module: TokenServiceModule,
+      controllers: [
+        LeaseController,
+        ReportController,
+        CredentialsController,
+        PoolsController,
+        AuditController,
+      ],
+      providers: [
+        { provide: CONFIG, useValue: runtime.config },
+        { provide: LOGGER, useValue: runtime.logger },
+        { provide: CLOCK, useValue: runtime.clock },
+        { provide: KEY_RING, useValue: runtime.keyRing },
+        { provide: DATA_SOURCE, useValue: runtime.dataSource },
+        { provide: NATS, useValue: runtime.nats },
+        {
+          provide: LeaseAuditWriter,
+          useFactory: (db: DataSource) => new LeaseAuditWriter(db),
+          inject: [DATA_SOURCE],
+        },
+        {
+          provide: LeaseAuditReader,
+          useFactory: (db: DataSource) => new LeaseAuditReader(db),
+          inject: [DATA_SOURCE],
+        },
+        CredentialStateService,
+        UsageService,
+        LeaseBook,
+        LeaseService,
+        ReportService,
+        CredentialsService,
+        NoticePublisher,
+      ],
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { AdminVerbs, parseBody, SubjectPatterns, type AdminReply } from '@broker/contracts';
+import { CredentialsService } from './credentials.service.js';
+
+@Controller()
+export class CredentialsController {
+  constructor(private readonly credentials: CredentialsService) {}
+
+  @MessagePattern(SubjectPatterns.admin('credentials.add'))
+  add(@Payload() body: unknown): Promise<AdminReply<'credentials.add'>> {
+    return this.credentials.add(parseBody(AdminVerbs['credentials.add'].request, body));
+  }
+
+  @MessagePattern(SubjectPatterns.admin('credentials.import'))
+  import(@Payload() body: unknown): Promise<AdminReply<'credentials.import'>> {
+    return this.credentials.import(parseBody(AdminVerbs['credentials.import'].request, body));
+  }
+
+  @MessagePattern(SubjectPatterns.admin('credentials.list'))
+  list(@Payload() body: unknown): AdminReply<'credentials.list'> {
+    return this.credentials.list(parseBody(AdminVerbs['credentials.list'].request, body));
+  }
+
+  @MessagePattern(SubjectPatterns.admin('credentials.get'))
+  get(@Payload() body: unknown): AdminReply<'credentials.get'> {
+    return this.credentials.get(parseBody(AdminVerbs['credentials.get'].request, body).id);
+  }
+
+  @MessagePattern(SubjectPatterns.admin('credentials.revoke'))
+  revoke(@Payload() body: unknown): Promise<AdminReply<'credentials.revoke'>> {
+    const request = parseBody(AdminVerbs['credentials.revoke'].request, body);
+    return this.credentials.revoke(request.id, request.reason);
+  }
+}

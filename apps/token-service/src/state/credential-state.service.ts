@@ -1,0 +1,145 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import {
+  BrokerError,
+  BrokerEventSchema,
+  credentialStreamId,
+  type CredentialEvent,
+  type EventMetadata,
+} from '@broker/contracts';
+import type { RuntimeConfig } from '@broker/config';
+import { poolPolicy } from '@broker/config';
+import {
+  CredentialRegistry,
+  decide,
+  DEFAULT_HEALTH_POLICY,
+  type CredentialCommand,
+  type CredentialState,
+} from '@broker/domain';
+import {
+  ExpectedVersionConflictError,
+  LOG_START,
+  PostgresEventStore,
+  PostgresLogFollower,
+  type EventFeed,
+  type StoredEvent,
+} from '@broker/event-store';
+import { errorMessage, type Logger } from '@broker/observability';
+import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, type Clock } from '../tokens.js';
+
+const CREDENTIAL_STREAM = 'credential-';
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The replica's view of every credential: folded from the log at start, kept
+ * current by following it, and the one place commands become appended events.
+ */
+@Injectable()
+export class CredentialStateService implements OnModuleDestroy {
+  readonly registry = new CredentialRegistry();
+  readonly store: PostgresEventStore;
+  private readonly feed: EventFeed;
+  private lastFollowError = 0;
+
+  constructor(
+    @Inject(DATA_SOURCE) dataSource: DataSource,
+    @Inject(CONFIG) private readonly config: RuntimeConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.store = new PostgresEventStore(dataSource);
+    this.feed = new PostgresLogFollower(this.store, {
+      listenUrl: config.databaseUrl,
+      pollIntervalMs: 250,
+      onError: (error) => this.followError(error),
+    });
+  }
+
+  /** Folds the whole log, then follows it. Resolves once the fold is done. */
+  async start(): Promise<void> {
+    await this.feed.start(LOG_START, (events) => this.applyStored(events));
+    this.logger.info(
+      { credentials: this.registry.size, checkpoint: this.feed.checkpoint },
+      'log folded',
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.feed.stop();
+  }
+
+  get(id: string): CredentialState | undefined {
+    return this.registry.get(id);
+  }
+
+  /**
+   * Decides a command against the current state and appends the events, retrying
+   * on a version conflict after reading what the sibling appended. Returns the events.
+   */
+  async execute(
+    credentialId: string,
+    command: CredentialCommand,
+    metadata: EventMetadata,
+  ): Promise<CredentialEvent[]> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt += 1) {
+      const state = this.registry.get(credentialId) ?? null;
+      const policy =
+        state === null
+          ? DEFAULT_HEALTH_POLICY
+          : poolPolicy(this.config.file, state.provider, state.pool).health;
+      const events = decide(command, state, { now: this.clock.now(), policy });
+      if (events.length === 0) return [];
+      try {
+        const stored = await this.store.append(
+          credentialStreamId(credentialId),
+          state?.version ?? 0,
+          events.map((event) => ({
+            type: event.type,
+            data: event.data,
+            metadata: { ...metadata },
+          })),
+        );
+        this.applyStored(stored);
+        return events;
+      } catch (error) {
+        if (!(error instanceof ExpectedVersionConflictError)) throw error;
+        await this.catchUpStream(credentialId);
+      }
+    }
+    throw new BrokerError(
+      'INTERNAL',
+      `credential '${credentialId}' is changing too fast; try again`,
+    );
+  }
+
+  private async catchUpStream(credentialId: string): Promise<void> {
+    const known = this.registry.get(credentialId)?.version ?? 0;
+    this.applyStored(await this.store.readStream(credentialStreamId(credentialId), known));
+  }
+
+  private applyStored(events: readonly StoredEvent[]): void {
+    for (const stored of events) {
+      if (!stored.streamId.startsWith(CREDENTIAL_STREAM)) continue;
+      const parsed = BrokerEventSchema.safeParse({ type: stored.type, data: stored.data });
+      if (!parsed.success) {
+        // Refuse to fold on: a state built past an event we cannot read would be a lie.
+        throw new Error(
+          `cannot read event ${stored.eventId} (${stored.type}) at position ${stored.globalPosition}: ${parsed.error.message}`,
+        );
+      }
+      const result = this.registry.apply(parsed.data, stored.streamVersion);
+      if (result === 'gap') {
+        throw new Error(
+          `event ${stored.eventId} is version ${stored.streamVersion} of ${stored.streamId}, ahead of the state`,
+        );
+      }
+    }
+  }
+
+  private followError(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastFollowError < 5000) return; // one line per outage, not one per poll
+    this.lastFollowError = now;
+    this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying');
+  }
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { SelectionPolicySchema } from '@broker/contracts';
+
+const ProviderOverrideSchema = z.strictObject({
+  tokenUrl: z.url().optional(),
+  authorizeUrl: z.url().optional(),
+  deviceAuthorizationUrl: z.url().optional(),
+  clientId: z.string().min(1).optional(),
+  clientSecret: z.string().min(1).optional(),
+  clientAuth: z.enum(['body', 'basic']).optional(),
+  bodyFormat: z.enum(['form', 'json']).optional(),
+  rotatesRefreshToken: z.boolean().optional(),
+  scopes: z.array(z.string()).optional(),
+  extraParams: z.record(z.string(), z.string()).optional(),
+});
+
+const StrategyObjectSchema = z.strictObject({
+  bufferSeconds: z.number().int().nonnegative().optional(),
+  minBufferSeconds: z.number().int().nonnegative().optional(),
+  maxBufferSeconds: z.number().int().nonnegative().optional(),
+  preemptive: z.boolean().optional(),
+  highTrafficPerHour: z.number().int().positive().optional(),
+  lifetimeFraction: z.number().gt(0).lt(1).optional(),
+  jitterSeconds: z.number().int().nonnegative().optional(),
+});
+
+const HealthSchema = z.strictObject({
+  failuresToUnhealthy: z.number().int().min(1).max(100).optional(),
+  backoffBaseMs: z.number().int().min(1).optional(),
+  backoffMaxMs: z.number().int().min(1).optional(),
+  defaultCooldownMs: z.number().int().min(0).optional(),
+  maxCooldownMs: z.number().int().min(1).optional(),
+});
+
+const PoolConfigSchema = z.strictObject({
+  selection: SelectionPolicySchema.optional(),
+  refreshStrategy: z
+    .union([
+      z.enum(['default', 'conservative', 'adaptive', 'lifetime-fraction']),
+      StrategyObjectSchema,
+    ])
+    .optional(),
+  maxConcurrentRefreshes: z.number().int().min(1).optional(),
+  rotation: z
+    .strictObject({
+      intervalDays: z.number().positive().optional(),
+      graceDays: z.number().nonnegative().optional(),
+      autoDecommission: z.boolean().optional(),
+    })
+    .optional(),
+  health: HealthSchema.optional(),
+});
+
+const WebhookConfigSchema = z.strictObject({
+  url: z.url(),
+  events: z.array(z.string()).optional(),
+  secret: z.string().optional(),
+  format: z.enum(['standard', 'slack', 'discord']).optional(),
+});
+
+/** The optional `BROKER_CONFIG` file. Every section and field is optional. */
+export const BrokerConfigFileSchema = z.strictObject({
+  providers: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), ProviderOverrideSchema).optional(),
+  pools: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]+\/[A-Za-z0-9_-]+$/, "keys are '<provider>/<pool>'"),
+      PoolConfigSchema,
+    )
+    .optional(),
+  alerting: z
+    .strictObject({
+      failureRateThreshold: z.number().min(0).max(1).optional(),
+      minRequests: z.number().int().min(1).optional(),
+      windowSeconds: z.number().int().min(1).optional(),
+      expiryWarningSeconds: z.number().int().min(1).optional(),
+      allowPrivateWebhookTargets: z.boolean().optional(),
+      webhooks: z.array(WebhookConfigSchema).optional(),
+    })
+    .optional(),
+  audit: z.strictObject({ leaseRetentionDays: z.number().int().min(1).optional() }).optional(),
+  usage: z.strictObject({ windowSeconds: z.number().min(0.1).max(3600).optional() }).optional(),
+});
+export type BrokerConfigFile = z.infer<typeof BrokerConfigFileSchema>;
+export type PoolConfig = z.infer<typeof PoolConfigSchema>;

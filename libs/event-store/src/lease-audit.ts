@@ -1,0 +1,173 @@
+import type { DataSource } from 'typeorm';
+
+export interface LeaseAuditRow {
+  readonly leaseId: string;
+  readonly client: string;
+  readonly provider: string;
+  readonly pool: string;
+  readonly credentialId: string;
+  readonly expiresAt: Date;
+  readonly model: string | null;
+  readonly selection: unknown;
+  readonly traceId: string | null;
+  readonly replica: string;
+}
+
+export interface AuditedLease extends LeaseAuditRow {
+  readonly leasedAt: Date;
+}
+
+interface Pending {
+  readonly row: LeaseAuditRow;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Writes lease audit rows in group commits: a flush starts as soon as a row waits
+ * and none is running, and takes every row that queued up meanwhile. Each caller
+ * learns when its own row is durable, so a lease is never replied unaudited.
+ */
+export class LeaseAuditWriter {
+  private queue: Pending[] = [];
+  private flushing = false;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly maxBatch = 2000,
+  ) {}
+
+  write(row: LeaseAuditRow): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.maxBatch);
+        this.queue = this.queue.slice(batch.length);
+        try {
+          await this.insert(batch.map((p) => p.row));
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async insert(rows: readonly LeaseAuditRow[]): Promise<void> {
+    await this.db.query(
+      `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                            $7::text[], $8::jsonb[], $9::text[], $10::text[])`,
+      [
+        rows.map((r) => r.leaseId),
+        rows.map((r) => r.client),
+        rows.map((r) => r.provider),
+        rows.map((r) => r.pool),
+        rows.map((r) => r.credentialId),
+        rows.map((r) => r.expiresAt),
+        rows.map((r) => r.model),
+        rows.map((r) => JSON.stringify(r.selection)),
+        rows.map((r) => r.traceId),
+        rows.map((r) => r.replica),
+      ],
+    );
+  }
+}
+
+interface AuditRow {
+  lease_id: string;
+  leased_at: Date;
+  client: string;
+  provider: string;
+  pool: string;
+  credential_id: string;
+  expires_at: Date;
+  model: string | null;
+  selection: unknown;
+  trace_id: string | null;
+  replica: string;
+}
+
+const toAudited = (r: AuditRow): AuditedLease => ({
+  leaseId: r.lease_id,
+  leasedAt: r.leased_at,
+  client: r.client,
+  provider: r.provider,
+  pool: r.pool,
+  credentialId: r.credential_id,
+  expiresAt: r.expires_at,
+  model: r.model,
+  selection: r.selection,
+  traceId: r.trace_id,
+  replica: r.replica,
+});
+
+export interface LeaseSearch {
+  readonly credentialId?: string;
+  readonly client?: string;
+  readonly from?: Date;
+  readonly to?: Date;
+  readonly limit: number;
+}
+
+/** Reads of the lease audit: by id for reports, live leases for notices, searches for operators. */
+export class LeaseAuditReader {
+  constructor(private readonly db: DataSource) {}
+
+  async find(leaseId: string): Promise<AuditedLease | undefined> {
+    const rows = (await this.db.query(`SELECT * FROM lease_audit WHERE lease_id = $1`, [
+      leaseId,
+    ])) as AuditRow[];
+    return rows[0] === undefined ? undefined : toAudited(rows[0]);
+  }
+
+  /** Leases on a credential whose end has not passed (by the database clock). */
+  async live(credentialId: string): Promise<AuditedLease[]> {
+    const rows = (await this.db.query(
+      `SELECT * FROM lease_audit WHERE credential_id = $1 AND expires_at > now() ORDER BY leased_at`,
+      [credentialId],
+    )) as AuditRow[];
+    return rows.map(toAudited);
+  }
+
+  async search(query: LeaseSearch): Promise<AuditedLease[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      params.push(value);
+      where.push(clause.replace('?', `$${params.length}`));
+    };
+    if (query.credentialId !== undefined) add('credential_id = ?', query.credentialId);
+    if (query.client !== undefined) add('client = ?', query.client);
+    if (query.from !== undefined) add('leased_at >= ?', query.from);
+    if (query.to !== undefined) add('leased_at < ?', query.to);
+    params.push(query.limit);
+    const rows = (await this.db.query(
+      `SELECT * FROM lease_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY leased_at, lease_id LIMIT $${params.length}`,
+      params,
+    )) as AuditRow[];
+    return rows.map(toAudited);
+  }
+
+  /** Deletes rows older than the retention; returns how many went. */
+  async prune(olderThan: Date): Promise<number> {
+    const result = (await this.db.query(`DELETE FROM lease_audit WHERE leased_at < $1`, [
+      olderThan,
+    ])) as [unknown, number];
+    return Number(result[1] ?? 0);
+  }
+}

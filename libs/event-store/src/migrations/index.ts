@@ -1,0 +1,5 @@
+import { CreateEvents1731000000000 } from './1731000000000-create-events.js';
+import { CreateLeaseAudit1731000000001 } from './1731000000001-create-lease-audit.js';
+
+/** Every migration, oldest first. Schema changes are migrations; `synchronize` is never used. */
+export const migrations = [CreateEvents1731000000000, CreateLeaseAudit1731000000001];

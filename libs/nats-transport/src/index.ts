@@ -1,0 +1,4 @@
+export * from './nats-json.context.js';
+export * from './nats-json.transport.js';
+export * from './connect.js';
+export * from './pass-through.filter.js';

@@ -1,0 +1,2 @@
+export * from './key-ring.js';
+export * from './load-key-ring.js';

@@ -1,0 +1,5 @@
+export * from './infrastructure.js';
+export * from './test-database.js';
+export * from './free-port.js';
+export * from './private-postgres.js';
+export * from './service-process.js';
