@@ -117,18 +117,18 @@ export class PostgresEventStore {
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    const [row] = (await this.db.query(
+    const [row] = await this.db.query<{ version: number }[]>(
       `SELECT coalesce(max(stream_version), 0) AS version FROM events WHERE stream_id = $1`,
       [streamId],
-    )) as { version: number }[];
+    );
     return Number(row?.version ?? 0);
   }
 
   async readStream(streamId: string, afterVersion = 0): Promise<StoredEvent[]> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<EventRow[]>(
       `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`,
       [streamId, afterVersion],
-    )) as EventRow[];
+    );
     return rows.map(toStored);
   }
 
@@ -138,14 +138,14 @@ export class PostgresEventStore {
    * slow transaction holding a lower position is never skipped: readers wait for it.
    */
   async readAll(after: LogCheckpoint, limit = 1000): Promise<StoredEvent[]> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<EventRow[]>(
       `SELECT ${COLUMNS} FROM events
        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
          AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
        ORDER BY transaction_id, global_position
        LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
-    )) as EventRow[];
+    );
     return rows.map(toStored);
   }
 }

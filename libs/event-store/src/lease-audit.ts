@@ -128,18 +128,18 @@ export class LeaseAuditReader {
   constructor(private readonly db: DataSource) {}
 
   async find(leaseId: string): Promise<AuditedLease | undefined> {
-    const rows = (await this.db.query(`SELECT * FROM lease_audit WHERE lease_id = $1`, [
+    const rows = await this.db.query<AuditRow[]>(`SELECT * FROM lease_audit WHERE lease_id = $1`, [
       leaseId,
-    ])) as AuditRow[];
+    ]);
     return rows[0] === undefined ? undefined : toAudited(rows[0]);
   }
 
   /** Leases on a credential whose end has not passed (by the database clock). */
   async live(credentialId: string): Promise<AuditedLease[]> {
-    const rows = (await this.db.query(
+    const rows = await this.db.query<AuditRow[]>(
       `SELECT * FROM lease_audit WHERE credential_id = $1 AND expires_at > now() ORDER BY leased_at`,
       [credentialId],
-    )) as AuditRow[];
+    );
     return rows.map(toAudited);
   }
 
@@ -155,19 +155,20 @@ export class LeaseAuditReader {
     if (query.from !== undefined) add('leased_at >= ?', query.from);
     if (query.to !== undefined) add('leased_at < ?', query.to);
     params.push(query.limit);
-    const rows = (await this.db.query(
+    const rows = await this.db.query<AuditRow[]>(
       `SELECT * FROM lease_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY leased_at, lease_id LIMIT $${params.length}`,
       params,
-    )) as AuditRow[];
+    );
     return rows.map(toAudited);
   }
 
   /** Deletes rows older than the retention; returns how many went. */
   async prune(olderThan: Date): Promise<number> {
-    const result = (await this.db.query(`DELETE FROM lease_audit WHERE leased_at < $1`, [
-      olderThan,
-    ])) as [unknown, number];
+    const result = await this.db.query<[unknown, number]>(
+      `DELETE FROM lease_audit WHERE leased_at < $1`,
+      [olderThan],
+    );
     return Number(result[1] ?? 0);
   }
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import { CredentialEventSchema } from './credential-events.v1.js';
 
 export * from './credential-events.v1.js';
