@@ -15,7 +15,13 @@ const bootstrap = async (): Promise<void> => {
   const logger = createLogger(SERVICE);
   const config = loadRuntimeConfig();
   const nats = await connectNats(config, SERVICE);
-  const app = await createMicroservice({ service: SERVICE, module: AlertingModule, config, logger, nats });
+  const app = await createMicroservice({
+    service: SERVICE,
+    module: AlertingModule,
+    config,
+    logger,
+    nats,
+  });
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
   stopOnSignal(logger, [() => app.close(), () => nats.drain()]);

@@ -30,7 +30,14 @@ const bootstrap = async (): Promise<void> => {
 
   const app = await createMicroservice({
     service: SERVICE,
-    module: TokenServiceModule.with({ config, logger, clock: systemClock, keyRing, dataSource, nats }),
+    module: TokenServiceModule.with({
+      config,
+      logger,
+      clock: systemClock,
+      keyRing,
+      dataSource,
+      nats,
+    }),
     config,
     logger,
     nats,

@@ -18,13 +18,16 @@ export interface MicroserviceOptions {
  * group, with errors passed to the transport so that replies keep the protocol.
  * Not yet listening: the caller starts what must run first, then `listen()`s.
  */
-export const createMicroservice = async (options: MicroserviceOptions): Promise<INestMicroservice> => {
+export const createMicroservice = async (
+  options: MicroserviceOptions,
+): Promise<INestMicroservice> => {
   const { service, config, logger, nats } = options;
   const transport = new NatsJsonTransport({
     connection: nats,
     subjectRoot: config.subjectRoot,
     queue: `${config.subjectRoot}.${service}`,
-    onUnexpectedError: (error, subject) => logger.error({ err: errorMessage(error), subject }, 'request failed'),
+    onUnexpectedError: (error, subject) =>
+      logger.error({ err: errorMessage(error), subject }, 'request failed'),
   });
   const app = await NestFactory.createMicroservice(options.module as never, {
     strategy: transport,
