@@ -32,6 +32,7 @@ module.exports = {
       ...base,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e.spec.ts'],
+      globalSetup: '<rootDir>/test/build-once.cjs',
       testTimeout: 60000,
     },
   ],

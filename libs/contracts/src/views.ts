@@ -97,5 +97,7 @@ export const AuditLeaseSchema = z.strictObject({
   expiresAt: TimestampSchema,
   model: ModelSchema.nullable(),
   selection: SelectionReasonSchema,
+  /** The token-service replica that handed the lease out. */
+  replica: z.string(),
 });
 export type AuditLease = z.infer<typeof AuditLeaseSchema>;

@@ -3,3 +3,4 @@ export * from './test-database.js';
 export * from './free-port.js';
 export * from './private-postgres.js';
 export * from './service-process.js';
+export * from './broker-harness.js';

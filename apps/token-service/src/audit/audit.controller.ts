@@ -22,6 +22,7 @@ const toView = (row: AuditedLease): AuditLease => ({
   expiresAt: row.expiresAt.toISOString(),
   model: row.model,
   selection: SelectionReasonSchema.parse(row.selection),
+  replica: row.replica,
 });
 
 @Controller()

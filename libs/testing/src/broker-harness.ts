@@ -1,0 +1,141 @@
+import { connect, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { KeyRing } from '@broker/secrets';
+import { ensureNats, NATS_URL, uniqueName } from './infrastructure.js';
+import { ServiceProcess } from './service-process.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface Reply {
+  readonly ok: boolean;
+  readonly error?: { code: string; message: string; retryAfterMs?: number };
+  readonly [key: string]: unknown;
+}
+
+export interface HarnessOptions {
+  /** Database URL to use instead of a fresh one on the local Postgres. */
+  readonly databaseUrl?: string;
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * A broker of the test's own: a fresh database, a unique subject root on the
+ * shared NATS, its own key ring, and real token-service processes.
+ */
+export class BrokerHarness {
+  readonly services: ServiceProcess[] = [];
+  private constructor(
+    readonly root: string,
+    readonly databaseUrl: string,
+    readonly keys: string,
+    readonly nats: NatsConnection,
+    private readonly database: TestDatabase | undefined,
+    private readonly env: Record<string, string>,
+  ) {}
+
+  static async create(options: HarnessOptions = {}): Promise<BrokerHarness> {
+    await ensureNats();
+    const database =
+      options.databaseUrl === undefined ? await createTestDatabase('broker_e2e') : undefined;
+    const nats = await connect({ servers: NATS_URL });
+    return new BrokerHarness(
+      uniqueName('e2e').replace(/_/g, '-'),
+      options.databaseUrl ?? (database as TestDatabase).url,
+      KeyRing.generateSpec('test'),
+      nats,
+      database,
+      options.env ?? {},
+    );
+  }
+
+  get serviceEnv(): Record<string, string> {
+    return {
+      NATS_URL,
+      DATABASE_URL: this.databaseUrl,
+      BROKER_SUBJECT_ROOT: this.root,
+      BROKER_KEYS: this.keys,
+      LOG_LEVEL: 'info',
+      ...this.env,
+    };
+  }
+
+  /** Starts one more real process of the app and waits until it says it is ready. */
+  async start(app = 'token-service', env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const service = ServiceProcess.start(app, {
+      ...this.serviceEnv,
+      BROKER_REPLICA_ID: `${app}-${this.services.length + 1}`,
+      ...env,
+    });
+    this.services.push(service);
+    await service.waitUntilReady();
+    return service;
+  }
+
+  subject(suffix: string): string {
+    return `${this.root}.v1.${suffix}`;
+  }
+
+  /** A request with a JSON body (or raw bytes/text), decoded reply. */
+  async request(suffix: string, body: unknown = {}, timeoutMs = 5000): Promise<Reply> {
+    const data =
+      body instanceof Uint8Array ? body : typeof body === 'string' ? body : JSON.stringify(body);
+    const msg = await this.nats.request(this.subject(suffix), data, { timeout: timeoutMs });
+    return msg.json<Reply>();
+  }
+
+  admin(verb: string, body: unknown = {}): Promise<Reply> {
+    return this.request(`admin.${verb}`, body);
+  }
+
+  lease(provider: string, pool: string, client: string, body: unknown = {}): Promise<Reply> {
+    return this.request(`lease.${provider}.${pool}.${client}`, body);
+  }
+
+  report(client: string, body: unknown): Promise<Reply> {
+    return this.request(`report.${client}`, body);
+  }
+
+  subscribe(suffix: string): {
+    subscription: Subscription;
+    next: (timeoutMs?: number) => Promise<Msg>;
+  } {
+    const subscription = this.nats.subscribe(this.subject(suffix));
+    const iterator = subscription[Symbol.asyncIterator]();
+    return {
+      subscription,
+      next: (timeoutMs = 5000) =>
+        Promise.race([
+          iterator.next().then((r) => r.value as Msg),
+          new Promise<Msg>((_, reject) =>
+            setTimeout(
+              () => reject(new Error(`no message on ${suffix} within ${timeoutMs} ms`)),
+              timeoutMs,
+            ),
+          ),
+        ]),
+    };
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.services.map((s) => s.stop()));
+    this.services.length = 0;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopAll();
+    await this.nats.close();
+    await this.database?.drop();
+  }
+}
+
+export const addCredential = (
+  broker: BrokerHarness,
+  id: string,
+  overrides: Record<string, unknown> = {},
+): Promise<Reply> =>
+  broker.admin('credentials.add', {
+    provider: 'gemini-cli',
+    id,
+    accessToken: `access-${id}`,
+    refreshToken: `refresh-${id}`,
+    expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    ...overrides,
+  });
