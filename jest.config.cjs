@@ -26,14 +26,14 @@ module.exports = {
       ...base,
       displayName: 'int',
       testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int.spec.ts'],
-      testTimeout: 30000,
+      setupFilesAfterEnv: ['<rootDir>/test/setup/int-timeout.cjs'],
     },
     {
       ...base,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e.spec.ts'],
       globalSetup: '<rootDir>/test/build-once.cjs',
-      testTimeout: 60000,
+      setupFilesAfterEnv: ['<rootDir>/test/setup/e2e-timeout.cjs'],
     },
   ],
 };

@@ -4,7 +4,15 @@ import { BrokerError } from './errors.js';
 const describePath = (path: readonly PropertyKey[]): string =>
   path.length === 0
     ? 'body'
-    : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+    : path.reduce<string>(
+        (text, p) =>
+          typeof p === 'number'
+            ? `${text}[${p}]`
+            : text === ''
+              ? String(p)
+              : `${text}.${String(p)}`,
+        '',
+      );
 
 /** Explains the first few problems of a zod failure, naming the field of each. */
 export const describeIssues = (error: z.ZodError): string =>

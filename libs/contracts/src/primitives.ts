@@ -26,9 +26,18 @@ export const LeaseIdSchema = z.uuid();
 /** A point in time on the wire: ISO 8601 with an offset, always UTC when the broker writes it. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
 
+/** Epoch milliseconds below this are 1973 or earlier: almost surely seconds sent by mistake. */
+const EARLIEST_PLAUSIBLE_MS = 100_000_000_000;
+
 /** Accepts ISO 8601 or epoch milliseconds and yields epoch milliseconds. */
 export const InstantInputSchema = z
-  .union([TimestampSchema, z.number().int().positive()])
+  .union([
+    TimestampSchema,
+    z
+      .number()
+      .int()
+      .min(EARLIEST_PLAUSIBLE_MS, 'looks like epoch seconds; send epoch milliseconds or ISO 8601'),
+  ])
   .transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
 
 export const ModelSchema = z.string().min(1).max(200);

@@ -39,7 +39,7 @@ export const parseLeaseSubject = (
   const prefix = `${root}.${PROTOCOL_VERSION}.lease.`;
   if (!subject.startsWith(prefix)) return null;
   const parts = subject.slice(prefix.length).split('.');
-  if (parts.length !== 3) return null;
+  if (parts.length !== 3 || parts.some((part) => part === '')) return null;
   const [provider, pool, client] = parts as [string, string, string];
   return { provider, pool, client };
 };

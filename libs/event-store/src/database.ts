@@ -57,14 +57,15 @@ const MIGRATION_LOCK = 7_311_000; // advisory lock id: one migrator at a time ac
 
 /** Applies pending migrations under an advisory lock, so that replicas starting together do not race. */
 export const migrate = async (dataSource: DataSource): Promise<string[]> => {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
+  const { url } = dataSource.options as { url?: string };
+  // The lock lives on a connection of its own, so that a pool of one can still migrate.
+  const lock = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await lock.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
-    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    await runner.release();
+    await lock.end().catch(() => undefined); // ending the session releases the lock
   }
 };

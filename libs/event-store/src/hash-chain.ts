@@ -1,14 +1,21 @@
 import { createHash } from 'node:crypto';
 
-/** JSON with keys sorted at every level, so that the same event always hashes the same. */
-export const canonicalJson = (value: unknown): string => {
+const sortedJson = (value: unknown): string => {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
 };
+
+/**
+ * JSON with keys sorted at every level, so that the same event always hashes the same.
+ * It goes through JSON first, as the value does on its way into jsonb: dates become
+ * strings, undefined fields vanish and undefined array items become null.
+ */
+export const canonicalJson = (value: unknown): string =>
+  value === undefined ? 'null' : sortedJson(JSON.parse(JSON.stringify(value)) as unknown);
 
 export interface HashedFields {
   readonly eventId: string;
