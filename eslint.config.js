@@ -5,7 +5,16 @@ import tseslint from 'typescript-eslint';
 const infrastructure = ['@nestjs/*', 'typeorm', 'pg', 'nats', '@opentelemetry/*', 'pino'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.nx/**', '**/*.cjs', 'eslint.config.js'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.nx/**',
+      '**/*.cjs',
+      'eslint.config.js',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

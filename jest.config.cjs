@@ -20,6 +20,7 @@ const transform = {
 const base = { rootDir: __dirname, moduleNameMapper: aliases, transform, testEnvironment: 'node' };
 
 module.exports = {
+  reporters: ['default', '<rootDir>/test/setup/summary-reporter.cjs'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.unit.spec.ts'] },
     {
