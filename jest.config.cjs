@@ -4,16 +4,22 @@ const aliases = {
   '^@broker/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
+// Specs run as CommonJS, compiled one file at a time (types are checked by `npm run typecheck`).
 const transform = {
   '^.+\\.ts$': [
-    '@swc/jest',
+    'ts-jest',
     {
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true },
-        target: 'es2022',
+      diagnostics: false,
+      tsconfig: {
+        module: 'CommonJS',
+        moduleResolution: 'Node10',
+        target: 'ES2022',
+        isolatedModules: true,
+        esModuleInterop: true,
+        experimentalDecorators: true,
+        emitDecoratorMetadata: true,
+        verbatimModuleSyntax: false,
       },
-      module: { type: 'commonjs' },
     },
   ],
 };
