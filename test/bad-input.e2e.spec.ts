@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { ErrorCodeSchema } from '@broker/contracts';
 import { addCredential, BrokerHarness, type Reply } from '@broker/testing';
 
 /** Every bad input gets a well-formed error quickly, and the service keeps serving. */
@@ -170,6 +172,44 @@ describe('token service - bad input', () => {
     const median = sorted[Math.floor(sorted.length / 2)] as number;
     expect(sorted.length).toBeGreaterThanOrEqual(14);
     expect(median).toBeLessThan(100);
+    expect(broker.services[0]?.child.exitCode).toBeNull();
+    expect(broker.services[0]?.lines.some((l) => l.msg === 'request failed')).toBe(false);
+  });
+});
+
+describe('token service - random bodies (property-based)', () => {
+  let broker: BrokerHarness;
+  beforeAll(async () => {
+    broker = await BrokerHarness.create();
+    await broker.start();
+    await addCredential(broker, 'fuzzed');
+  });
+  afterAll(() => broker.destroy());
+
+  const subjects = [
+    'lease.gemini-cli.default.fuzzer',
+    'report.fuzzer',
+    'admin.credentials.add',
+    'admin.credentials.import',
+    'admin.credentials.get',
+    'admin.pools.status',
+    'admin.audit.leases',
+  ];
+
+  it('every subject answers any JSON value with a well-formed reply and the process stays up', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...subjects),
+        fc.jsonValue({ maxDepth: 6 }),
+        async (subject, value) => {
+          const reply = await broker.request(subject, JSON.stringify(value), 2000);
+          expect(typeof reply.ok).toBe('boolean');
+          if (!reply.ok) expect(ErrorCodeSchema.safeParse(reply.error?.code).success).toBe(true);
+          else expect(subject.startsWith('lease') || subject.startsWith('admin')).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
     expect(broker.services[0]?.child.exitCode).toBeNull();
     expect(broker.services[0]?.lines.some((l) => l.msg === 'request failed')).toBe(false);
   });

@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { addCredential, BrokerHarness, type Reply } from '@broker/testing';
+import { migrate, createDataSource } from '@broker/event-store';
+import { addCredential, BrokerHarness, ServiceProcess, waitFor, type Reply } from '@broker/testing';
 
 const leaseOf = (reply: Reply) => {
   expect(reply.error).toBeUndefined();
@@ -166,6 +170,48 @@ describe('token service - state from the log', () => {
     expect(text).not.toContain('imported-refresh');
     for (const service of broker.services)
       expect(service.rawOutput.join('\n')).not.toContain('imported');
+  });
+
+  it('prunes lease audit rows older than audit.leaseRetentionDays, and only those', async () => {
+    const dataSource = await createDataSource({ url: broker.databaseUrl }).initialize();
+    await migrate(dataSource);
+    const old = '11111111-1111-4111-8111-111111111111';
+    await dataSource.query(
+      `INSERT INTO lease_audit (lease_id, leased_at, client, provider, pool, credential_id, expires_at, selection, replica)
+       VALUES ($1, now() - interval '3 days', 'bot', 'gemini-cli', 'default', 'gone', now() - interval '2 days', '{}', 'old')`,
+      [old],
+    );
+    await dataSource.destroy();
+    const dir = mkdtempSync(join(tmpdir(), 'broker-config-'));
+    writeFileSync(join(dir, 'broker.yaml'), 'audit:\n  leaseRetentionDays: 2\n');
+    await broker.start('token-service', { BROKER_CONFIG: join(dir, 'broker.yaml') });
+    await addCredential(broker, 'kept');
+    const fresh = leaseOf(await broker.lease('gemini-cli', 'default', 'bot'));
+    await waitFor('the old audit row to be pruned', async () => {
+      const rows = (await broker.admin('audit.leases', { limit: 100 }))['leases'] as {
+        leaseId: string;
+      }[];
+      return !rows.some((r) => r.leaseId === old);
+    });
+    const rows = (await broker.admin('audit.leases', { limit: 100 }))['leases'] as {
+      leaseId: string;
+    }[];
+    expect(rows.map((r) => r.leaseId)).toEqual([fresh.leaseId]);
+  });
+
+  it('refuses to start on an invalid BROKER_CONFIG, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'broker-config-'));
+    writeFileSync(
+      join(dir, 'broker.json'),
+      JSON.stringify({ pools: { 'gemini-cli/default': { selection: 'random' } } }),
+    );
+    const service = ServiceProcess.start('token-service', {
+      ...broker.serviceEnv,
+      BROKER_CONFIG: join(dir, 'broker.json'),
+    });
+    const exit = await service.exited;
+    expect(exit.code).toBe(1);
+    expect(service.rawOutput.join('\n')).toContain('pools.gemini-cli/default.selection');
   });
 
   it('the scheduler and alerting boot, connect and stop cleanly', async () => {

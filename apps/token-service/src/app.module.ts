@@ -5,6 +5,7 @@ import type { RuntimeConfig } from '@broker/config';
 import { LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
 import type { Logger } from '@broker/observability';
 import type { KeyRing } from '@broker/secrets';
+import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { AuditController } from './audit/audit.controller.js';
 import { CredentialsController } from './credentials/credentials.controller.js';
 import { CredentialsService } from './credentials/credentials.service.js';
@@ -65,6 +66,7 @@ export class TokenServiceModule {
         ReportService,
         CredentialsService,
         NoticePublisher,
+        AuditRetentionService,
       ],
     };
   }

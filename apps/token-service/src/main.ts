@@ -6,6 +6,7 @@ import { createLogger } from '@broker/observability';
 import { loadKeyRing } from '@broker/secrets';
 import { createMicroservice, failedToStart, stopOnSignal } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
+import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
 import { systemClock } from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
@@ -44,6 +45,7 @@ const bootstrap = async (): Promise<void> => {
   });
   await app.get(CredentialStateService).start();
   app.get(UsageService).start();
+  app.get(AuditRetentionService).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
 

@@ -53,8 +53,4 @@ export class LeaseBook {
   settle(credentialId: string, leaseId: string): void {
     if (this.trials.get(credentialId)?.leaseId === leaseId) this.trials.delete(credentialId);
   }
-
-  prune(now: number): void {
-    for (const [id, lease] of this.recent) if (lease.expiresAt <= now) this.recent.delete(id);
-  }
 }
