@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
 import { LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
 import type { Logger } from '@broker/observability';
+import type { ProviderRegistry } from '@broker/providers';
 import type { KeyRing } from '@broker/secrets';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { AuditController } from './audit/audit.controller.js';
@@ -17,7 +18,17 @@ import { PoolsController } from './pools/pools.controller.js';
 import { ReportController } from './report/report.controller.js';
 import { ReportService } from './report/report.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
-import { CLOCK, CONFIG, DATA_SOURCE, KEY_RING, LOGGER, NATS, type Clock } from './tokens.js';
+import { RefreshService } from './refresh/refresh.service.js';
+import {
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  KEY_RING,
+  LOGGER,
+  NATS,
+  PROVIDERS,
+  type Clock,
+} from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
 
 /** What main.ts builds before Nest starts: connections, keys, config and the clock. */
@@ -28,6 +39,7 @@ export interface TokenServiceRuntime {
   readonly keyRing: KeyRing;
   readonly dataSource: DataSource;
   readonly nats: NatsConnection;
+  readonly providers: ProviderRegistry;
 }
 
 @Module({})
@@ -49,6 +61,7 @@ export class TokenServiceModule {
         { provide: KEY_RING, useValue: runtime.keyRing },
         { provide: DATA_SOURCE, useValue: runtime.dataSource },
         { provide: NATS, useValue: runtime.nats },
+        { provide: PROVIDERS, useValue: runtime.providers },
         {
           provide: LeaseAuditWriter,
           useFactory: (db: DataSource) => new LeaseAuditWriter(db),
@@ -67,6 +80,7 @@ export class TokenServiceModule {
         CredentialsService,
         NoticePublisher,
         AuditRetentionService,
+        RefreshService,
       ],
     };
   }

@@ -3,10 +3,12 @@ import { loadRuntimeConfig } from '@broker/config';
 import { createDataSource, ensureDatabase, migrate } from '@broker/event-store';
 import { connectNats } from '@broker/nats-transport';
 import { createLogger } from '@broker/observability';
+import { ProviderRegistry } from '@broker/providers';
 import { loadKeyRing } from '@broker/secrets';
 import { createMicroservice, failedToStart, stopOnSignal } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
+import { RefreshService } from './refresh/refresh.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
 import { systemClock } from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
@@ -38,6 +40,7 @@ const bootstrap = async (): Promise<void> => {
       keyRing,
       dataSource,
       nats,
+      providers: new ProviderRegistry(config.file.providers),
     }),
     config,
     logger,
@@ -46,6 +49,7 @@ const bootstrap = async (): Promise<void> => {
   await app.get(CredentialStateService).start();
   app.get(UsageService).start();
   app.get(AuditRetentionService).start();
+  app.get(RefreshService).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
 

@@ -5,6 +5,7 @@ export const CLOCK = Symbol('Clock');
 export const KEY_RING = Symbol('KeyRing');
 export const DATA_SOURCE = Symbol('DataSource');
 export const NATS = Symbol('NatsConnection');
+export const PROVIDERS = Symbol('ProviderRegistry');
 
 export interface Clock {
   now(): number;

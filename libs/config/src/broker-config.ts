@@ -3,11 +3,12 @@ import { SelectionPolicySchema } from '@broker/contracts';
 
 const ProviderOverrideSchema = z.strictObject({
   tokenUrl: z.url().optional(),
+  redirectPath: z.string().startsWith('/').optional(),
   authorizeUrl: z.url().optional(),
   deviceAuthorizationUrl: z.url().optional(),
   clientId: z.string().min(1).optional(),
   clientSecret: z.string().min(1).optional(),
-  clientAuth: z.enum(['body', 'basic']).optional(),
+  clientAuth: z.enum(['body', 'basic', 'none']).optional(),
   bodyFormat: z.enum(['form', 'json']).optional(),
   rotatesRefreshToken: z.boolean().optional(),
   scopes: z.array(z.string()).optional(),
@@ -79,6 +80,17 @@ export const BrokerConfigFileSchema = z.strictObject({
     .optional(),
   audit: z.strictObject({ leaseRetentionDays: z.number().int().min(1).optional() }).optional(),
   usage: z.strictObject({ windowSeconds: z.number().min(0.1).max(3600).optional() }).optional(),
+  refresh: z
+    .strictObject({
+      /** Upper bound on one call to a token endpoint. */
+      timeoutMs: z.number().int().min(100).max(120_000).optional(),
+      /** Life of the per-credential refresh lock; longer than the worst refresh. */
+      lockTtlMs: z.number().int().min(500).max(600_000).optional(),
+      /** Consecutive transient failures across a provider that pause its refreshes. */
+      breakerThreshold: z.number().int().min(1).max(100).optional(),
+      breakerPauseMs: z.number().int().min(100).max(3_600_000).optional(),
+    })
+    .optional(),
 });
 export type BrokerConfigFile = z.infer<typeof BrokerConfigFileSchema>;
 export type PoolConfig = z.infer<typeof PoolConfigSchema>;

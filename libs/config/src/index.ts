@@ -1,4 +1,3 @@
 export * from './broker-config.js';
 export * from './runtime-config.js';
 export * from './pool-policy.js';
-export * from './providers.js';

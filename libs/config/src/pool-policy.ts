@@ -15,8 +15,3 @@ export const poolPolicy = (file: BrokerConfigFile, provider: string, pool: strin
     health: { ...DEFAULT_HEALTH_POLICY, ...entry?.health },
   };
 };
-
-export const knownProviders = (
-  file: BrokerConfigFile,
-  builtins: readonly string[],
-): ReadonlySet<string> => new Set([...builtins, ...Object.keys(file.providers ?? {})]);

@@ -52,6 +52,7 @@ export const ListCredentialsRequestSchema = z.strictObject({
   pool: PoolNameSchema.optional(),
 });
 export const GetCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
+export const RefreshCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
 export const RevokeCredentialRequestSchema = z.strictObject({
   id: CredentialIdSchema,
   reason: z.string().min(1).max(500).optional(),
@@ -84,6 +85,7 @@ export const AdminVerbs = {
   'credentials.import': { request: ImportCredentialRequestSchema, reply: CredentialReplySchema },
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
+  'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },
   'credentials.revoke': { request: RevokeCredentialRequestSchema, reply: CredentialReplySchema },
   'pools.status': { request: PoolsStatusRequestSchema, reply: PoolsStatusReplySchema },
   'audit.leases': { request: AuditLeasesRequestSchema, reply: AuditLeasesReplySchema },

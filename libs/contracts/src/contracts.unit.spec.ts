@@ -260,6 +260,7 @@ describe('contracts', () => {
       'credentials.import': { document: { access_token: 'ya29.x', expiry_date: NOW } },
       'credentials.list': {},
       'credentials.get': { id: 'cred-a' },
+      'credentials.refresh': { id: 'cred-a' },
       'credentials.revoke': { id: 'cred-a', reason: 'leaked' },
       'pools.status': { provider: 'gemini-cli' },
       'audit.leases': { credentialId: 'cred-a', limit: 10 },
@@ -269,6 +270,7 @@ describe('contracts', () => {
       'credentials.add': { ok: true, credential: view },
       'credentials.import': { ok: true, credential: view },
       'credentials.list': { ok: true, credentials: [view] },
+      'credentials.refresh': { ok: true, credential: view },
       'credentials.get': {
         ok: true,
         credential: view,
@@ -278,6 +280,11 @@ describe('contracts', () => {
           coolingUntil: null,
           modelCooldowns: {},
           refreshRequired: false,
+          refreshing: false,
+          refreshFailures: 0,
+          nextRefreshAttemptAt: null,
+          lastRefreshError: null,
+          refreshOutcomeUnknown: false,
         },
         metrics: {
           leases: 0,

@@ -9,6 +9,8 @@ export const ErrorCodeSchema = z.enum([
   'NO_CREDENTIALS',
   'ALL_CREDENTIALS_UNAVAILABLE',
   'UNKNOWN_LEASE',
+  'REFRESH_FAILED',
+  'REAUTH_REQUIRED',
   'UNAUTHORIZED',
   'INTERNAL',
 ]);

@@ -8,6 +8,7 @@ export const SkipReasonSchema = z.enum([
   'decommissioned',
   'reauth-required',
   'refresh-required',
+  'refreshing',
   'cooling',
   'model-cooling',
   'backing-off',

@@ -39,6 +39,8 @@ export const CredentialViewSchema = z.strictObject({
   pool: PoolNameSchema,
   label: z.string().optional(),
   status: CredentialStatusSchema,
+  /** Why the credential is not active, e.g. what the provider said when it refused a refresh. */
+  statusReason: z.string().optional(),
   state: CredentialConditionSchema,
   expiresAt: TimestampSchema,
   lastRefreshAt: TimestampSchema.nullable(),
@@ -57,6 +59,11 @@ export const CredentialHealthSchema = z.strictObject({
   coolingUntil: TimestampSchema.nullable(),
   modelCooldowns: z.record(ModelSchema, TimestampSchema),
   refreshRequired: z.boolean(),
+  refreshing: z.boolean(),
+  refreshFailures: z.number().int().nonnegative(),
+  nextRefreshAttemptAt: TimestampSchema.nullable(),
+  lastRefreshError: z.string().nullable(),
+  refreshOutcomeUnknown: z.boolean(),
 });
 export type CredentialHealth = z.infer<typeof CredentialHealthSchema>;
 

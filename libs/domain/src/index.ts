@@ -9,3 +9,4 @@ export * from './projection/credential-registry.js';
 export * from './usage/usage-window.js';
 export * from './views/credential-views.js';
 export * from './import/token-files.js';
+export * from './credential/refresh-decisions.js';

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { ExpectedVersionConflictError } from './errors.js';
 import { chainHash } from './hash-chain.js';
-import type { ExpectedVersion, LogCheckpoint, NewEvent, StoredEvent } from './types.js';
+import type {
+  ExpectedVersion,
+  InTransaction,
+  LogCheckpoint,
+  NewEvent,
+  StoredEvent,
+} from './types.js';
 
 export const EVENTS_CHANNEL = 'broker_events';
 
@@ -49,8 +55,27 @@ export class PostgresEventStore {
     streamId: string,
     expectedVersion: ExpectedVersion,
     events: readonly NewEvent[],
+    inTransaction?: InTransaction,
   ): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.appendOnce(streamId, expectedVersion, events, inTransaction);
+      } catch (error) {
+        // 'any' means the caller does not care which version: lose the race, take the next one.
+        const raced =
+          expectedVersion === 'any' && (error as { code?: string }).code === UNIQUE_VIOLATION;
+        if (!raced || attempt >= 10) throw error;
+      }
+    }
+  }
+
+  private async appendOnce(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    events: readonly NewEvent[],
+    inTransaction: InTransaction | undefined,
+  ): Promise<StoredEvent[]> {
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
@@ -66,6 +91,13 @@ export class PostgresEventStore {
       const actual = head?.stream_version ?? 0;
       if (expectedVersion !== 'any' && actual !== expectedVersion) {
         throw new ExpectedVersionConflictError(streamId, expectedVersion, actual);
+      }
+      if (inTransaction !== undefined) {
+        // Structured results: rows for every statement, DELETE ... RETURNING included.
+        await inTransaction(async (sql, parameters) => {
+          const result = (await runner.query(sql, parameters, true)) as { records?: unknown[] };
+          return result.records ?? [];
+        });
       }
       const recordedAt = head?.now ?? new Date();
       let previousHash = head?.hash ?? '';

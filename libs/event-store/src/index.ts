@@ -7,3 +7,4 @@ export * from './log-follower.js';
 export * from './types.js';
 export * from './verify-chain.js';
 export { migrations } from './migrations/index.js';
+export * from './refresh-locks.js';

@@ -35,3 +35,12 @@ export const checkpointOf = (event: StoredEvent): LogCheckpoint => ({
 
 /** Expected version: a number (0 = the stream must not exist yet) or 'any'. */
 export type ExpectedVersion = number | 'any';
+
+/** Runs SQL inside an append's transaction. */
+export type TransactionQuery = (sql: string, parameters?: unknown[]) => Promise<unknown[]>;
+
+/**
+ * Work that must commit or roll back with the appended events, e.g. taking or
+ * releasing a refresh lock. It runs before the insert; throwing aborts the append.
+ */
+export type InTransaction = (query: TransactionQuery) => Promise<void>;

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type Msg, type NatsConnection, type Subscription } from 'nats';
 import { KeyRing } from '@broker/secrets';
 import { ensureNats, NATS_URL, uniqueName } from './infrastructure.js';
@@ -14,6 +17,8 @@ export interface HarnessOptions {
   /** Database URL to use instead of a fresh one on the local Postgres. */
   readonly databaseUrl?: string;
   readonly env?: Record<string, string>;
+  /** Written to a temporary file and passed as `BROKER_CONFIG`. */
+  readonly config?: Record<string, unknown>;
 }
 
 /**
@@ -42,7 +47,10 @@ export class BrokerHarness {
       KeyRing.generateSpec('test'),
       nats,
       database,
-      options.env ?? {},
+      {
+        ...(options.config === undefined ? {} : { BROKER_CONFIG: writeConfig(options.config) }),
+        ...options.env,
+      },
     );
   }
 
@@ -139,3 +147,10 @@ export const addCredential = (
     expiresAt: new Date(Date.now() + 3600_000).toISOString(),
     ...overrides,
   });
+
+/** Writes a BROKER_CONFIG file of the test's own and returns its path. */
+export const writeConfig = (config: Record<string, unknown>): string => {
+  const file = join(mkdtempSync(join(tmpdir(), 'broker-config-')), 'broker.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+};

@@ -20,6 +20,7 @@ import { errorMessage, type Logger } from '@broker/observability';
 import { KeyRing, secretContext } from '@broker/secrets';
 import { LeaseService } from '../lease/lease.service.js';
 import { NoticePublisher } from '../notices/notice.publisher.js';
+import { RefreshService } from '../refresh/refresh.service.js';
 import { CredentialStateService } from '../state/credential-state.service.js';
 import { CLOCK, CONFIG, KEY_RING, LOGGER, type Clock } from '../tokens.js';
 import { UsageService } from '../usage/usage.service.js';
@@ -32,6 +33,7 @@ export class CredentialsService {
     private readonly leases: LeaseService,
     private readonly usage: UsageService,
     private readonly notices: NoticePublisher,
+    private readonly refresher: RefreshService,
     @Inject(KEY_RING) private readonly keyRing: KeyRing,
     @Inject(CONFIG) private readonly config: RuntimeConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -140,6 +142,62 @@ export class CredentialsService {
       health: toHealthView(credential, now),
       metrics: toMetricsView(this.withUnflushed(credential)),
     };
+  }
+
+  /** Refreshes now and answers with the result; joins a refresh another replica is running. */
+  async refresh(id: string): Promise<AdminReply<'credentials.refresh'>> {
+    this.mustGet(id);
+    let outcome = await this.refresher.refresh(id, 'admin');
+    if (outcome.status === 'busy') outcome = await this.awaitSiblingRefresh(id);
+    switch (outcome.status) {
+      case 'busy':
+        throw new BrokerError(
+          'REFRESH_FAILED',
+          'another replica is still refreshing this credential',
+          outcome.retryAfterMs,
+        );
+      case 'refreshed':
+      case 'superseded':
+        return { ok: true, credential: toCredentialView(this.mustGet(id), this.clock.now()) };
+      case 'held':
+        throw new BrokerError(
+          'REFRESH_FAILED',
+          `not refreshed: ${outcome.why}`,
+          outcome.retryAfterMs,
+        );
+      case 'failed':
+        throw new BrokerError(
+          'REFRESH_FAILED',
+          `the provider did not refresh the token (${outcome.error}); the broker retries by itself`,
+          outcome.retryAfterMs,
+        );
+      case 'reauth-required':
+        throw new BrokerError('REAUTH_REQUIRED', outcome.reason);
+      default: {
+        const unhandled: never = outcome;
+        throw new Error(`unhandled refresh outcome ${JSON.stringify(unhandled)}`);
+      }
+    }
+  }
+
+  /** Waits (bounded) for the refresh another replica holds the lock for, then reports what it came to. */
+  private async awaitSiblingRefresh(id: string) {
+    const deadline = this.clock.now() + 30_000;
+    const before = this.mustGet(id).refreshCount;
+    while (this.clock.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const current = this.mustGet(id);
+      if (current.status === 'reauth-required')
+        return {
+          status: 'reauth-required' as const,
+          reason: current.statusReason ?? 'reauth required',
+        };
+      if (current.refreshCount > before) return { status: 'refreshed' as const, rotated: false };
+      if (current.refresh.inFlight === null && current.refresh.lastError !== null) {
+        return { status: 'failed' as const, error: current.refresh.lastError };
+      }
+    }
+    return { status: 'busy' as const, retryAfterMs: 1000 };
   }
 
   async revoke(id: string, reason: string | undefined): Promise<AdminReply<'credentials.revoke'>> {

@@ -4,6 +4,7 @@ export interface LeaseRecord {
   readonly leaseId: string;
   readonly credentialId: string;
   readonly client: string;
+  readonly leasedAt: number;
   readonly expiresAt: number;
 }
 

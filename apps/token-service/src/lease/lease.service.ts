@@ -6,18 +6,15 @@ import {
   type LeaseReply,
   type LeaseRequest,
 } from '@broker/contracts';
-import {
-  BUILTIN_PROVIDER_NAMES,
-  knownProviders,
-  poolPolicy,
-  type RuntimeConfig,
-} from '@broker/config';
+import { poolPolicy, type RuntimeConfig } from '@broker/config';
 import { selectCredential, type CredentialState } from '@broker/domain';
 import { LeaseAuditWriter } from '@broker/event-store';
 import { errorMessage, type Logger } from '@broker/observability';
+import type { ProviderRegistry } from '@broker/providers';
 import { KeyRing, secretContext } from '@broker/secrets';
+import { RefreshService } from '../refresh/refresh.service.js';
 import { CredentialStateService } from '../state/credential-state.service.js';
-import { CLOCK, CONFIG, KEY_RING, LOGGER, type Clock } from '../tokens.js';
+import { CLOCK, CONFIG, KEY_RING, LOGGER, PROVIDERS, type Clock } from '../tokens.js';
 import { UsageService } from '../usage/usage.service.js';
 import { LeaseBook } from './lease-book.js';
 
@@ -35,20 +32,19 @@ export interface LeaseTarget {
 export class LeaseService {
   private readonly lastChosen = new Map<string, string>();
   private readonly clearTokens = new Map<string, { sealed: string; token: string }>();
-  private readonly providers: ReadonlySet<string>;
 
   constructor(
     private readonly state: CredentialStateService,
     private readonly book: LeaseBook,
     private readonly audit: LeaseAuditWriter,
     private readonly usage: UsageService,
+    private readonly refresher: RefreshService,
+    @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
     @Inject(KEY_RING) private readonly keyRing: KeyRing,
     @Inject(CONFIG) private readonly config: RuntimeConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.providers = knownProviders(config.file, BUILTIN_PROVIDER_NAMES);
-  }
+  ) {}
 
   isKnownProvider(provider: string): boolean {
     return this.providers.has(provider);
@@ -78,7 +74,14 @@ export class LeaseService {
       },
       now,
       trialsInFlight: this.book.trialsInFlight(now),
+      refreshEstimateMs: this.refresher.estimateMs(),
     });
+    // Tokens too close to their end are refreshed now (single-flight) while the lease goes elsewhere.
+    for (const skipped of selection.ok ? selection.reason.skipped : selection.skipped) {
+      if (skipped.reason === 'expiring' || skipped.reason === 'refresh-required') {
+        this.refresher.requestInBackground(skipped.credentialId, 'on-demand');
+      }
+    }
     if (!selection.ok) {
       throw new BrokerError(selection.code, `${key}: ${selection.message}`, selection.retryAfterMs);
     }
@@ -116,6 +119,7 @@ export class LeaseService {
       leaseId,
       credentialId: credential.id,
       client,
+      leasedAt: now,
       expiresAt: credential.expiresAt,
     });
     this.usage.countLease(credential.id);
@@ -137,6 +141,8 @@ export class LeaseService {
   /** Opens the sealed access token once per token value, not once per lease. */
   private accessTokenOf(credential: CredentialState): string {
     const sealed = credential.secrets.accessToken;
+    if (sealed === undefined)
+      throw new Error(`credential ${credential.id} has no access token yet`);
     const cached = this.clearTokens.get(credential.id);
     if (cached?.sealed === sealed) return cached.token;
     const token = this.keyRing.decrypt(sealed, secretContext(credential.id, 'accessToken'));

@@ -3,6 +3,7 @@ import { BrokerError, type OkReply, type ReportRequest } from '@broker/contracts
 import type { RuntimeConfig } from '@broker/config';
 import { LeaseAuditReader } from '@broker/event-store';
 import { LeaseBook, type LeaseRecord } from '../lease/lease-book.js';
+import { RefreshService } from '../refresh/refresh.service.js';
 import { CredentialStateService } from '../state/credential-state.service.js';
 import { CONFIG } from '../tokens.js';
 import { UsageService } from '../usage/usage.service.js';
@@ -15,6 +16,7 @@ export class ReportService {
     private readonly book: LeaseBook,
     private readonly audit: LeaseAuditReader,
     private readonly usage: UsageService,
+    private readonly refresher: RefreshService,
     @Inject(CONFIG) private readonly config: RuntimeConfig,
   ) {}
 
@@ -35,13 +37,14 @@ export class ReportService {
       ...(report.latencyMs === undefined ? {} : { latencyMs: report.latencyMs }),
       ...(report.tokensUsed === undefined ? {} : { tokensUsed: report.tokensUsed }),
     });
-    await this.state.execute(
+    const events = await this.state.execute(
       credentialId,
       {
         type: 'RecordOutcome',
         data: {
           credentialId,
           leaseId: report.leaseId,
+          leasedAt: lease.leasedAt,
           outcome: report.outcome,
           ...(report.status === undefined ? {} : { status: report.status }),
           ...(report.retryAfterMs === undefined ? {} : { retryAfterMs: report.retryAfterMs }),
@@ -52,6 +55,10 @@ export class ReportService {
       },
       { actor: `client:${client}`, replica: this.config.replicaId, correlationId: report.leaseId },
     );
+    // A 401 before the stated expiry: one coordinated refresh, however many clients report it.
+    if (events.some((e) => e.type === 'credential.refresh-required.v1')) {
+      this.refresher.requestInBackground(credentialId, 'unauthorized');
+    }
     return { ok: true };
   }
 
@@ -65,6 +72,7 @@ export class ReportService {
           leaseId,
           credentialId: audited.credentialId,
           client: audited.client,
+          leasedAt: audited.leasedAt.getTime(),
           expiresAt: audited.expiresAt.getTime(),
         };
   }

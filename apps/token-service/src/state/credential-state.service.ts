@@ -22,6 +22,7 @@ import {
   PostgresEventStore,
   PostgresLogFollower,
   type EventFeed,
+  type InTransaction,
   type StoredEvent,
 } from '@broker/event-store';
 import { errorMessage, type Logger } from '@broker/observability';
@@ -80,6 +81,7 @@ export class CredentialStateService implements OnModuleDestroy {
     credentialId: string,
     command: CredentialCommand,
     metadata: EventMetadata,
+    inTransaction?: InTransaction,
   ): Promise<CredentialEvent[]> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt += 1) {
       const state = this.registry.get(credentialId) ?? null;
@@ -98,6 +100,7 @@ export class CredentialStateService implements OnModuleDestroy {
             data: event.data,
             metadata: { ...metadata },
           })),
+          inTransaction,
         );
         this.applyStored(stored);
         return events;
@@ -112,7 +115,8 @@ export class CredentialStateService implements OnModuleDestroy {
     );
   }
 
-  private async catchUpStream(credentialId: string): Promise<void> {
+  /** Reads what other replicas appended to this credential's stream and folds it in. */
+  async catchUpStream(credentialId: string): Promise<void> {
     const known = this.registry.get(credentialId)?.version ?? 0;
     this.applyStored(await this.store.readStream(credentialStreamId(credentialId), known));
   }

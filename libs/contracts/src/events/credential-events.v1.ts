@@ -32,7 +32,8 @@ export const CredentialAddedV1 = z.strictObject({
     addedAt: TimestampSchema,
     expiresAt: TimestampSchema,
     secrets: z.strictObject({
-      accessToken: EncryptedSchema,
+      /** Absent for files that hold only a refresh token (gcloud authorized_user). */
+      accessToken: EncryptedSchema.optional(),
       refreshToken: EncryptedSchema.optional(),
       clientSecret: EncryptedSchema.optional(),
     }),
@@ -119,6 +120,83 @@ export const CredentialRevokedV1 = z.strictObject({
   data: z.strictObject({ ...credential, reason: z.string() }),
 });
 
+export const RefreshReasonSchema = z.enum([
+  'admin',
+  'on-demand',
+  'unauthorized',
+  'scheduled',
+  'recovery',
+]);
+export type RefreshReason = z.infer<typeof RefreshReasonSchema>;
+
+/** A replica took the refresh lock and is about to present the refresh token. */
+export const CredentialRefreshStartedV1 = z.strictObject({
+  type: z.literal('credential.refresh-started.v1'),
+  data: z.strictObject({
+    ...credential,
+    refreshId: z.uuid(),
+    reason: RefreshReasonSchema,
+    replica: z.string(),
+    startedAt: TimestampSchema,
+  }),
+});
+
+export const CredentialRefreshedV1 = z.strictObject({
+  type: z.literal('credential.refreshed.v1'),
+  data: z.strictObject({
+    ...credential,
+    refreshId: z.uuid(),
+    secrets: z.strictObject({
+      accessToken: EncryptedSchema,
+      /** Only when the provider returned a new one; otherwise the stored one stays. */
+      refreshToken: EncryptedSchema.optional(),
+    }),
+    tokenType: z.string(),
+    expiresAt: TimestampSchema,
+    scopes: ScopesSchema.optional(),
+    rotated: z.boolean(),
+    fingerprint: z.string(),
+    refreshedAt: TimestampSchema,
+    durationMs: z.number().nonnegative(),
+  }),
+});
+
+export const RefreshFailureKindSchema = z.enum(['transient', 'permanent', 'superseded']);
+
+export const CredentialRefreshFailedV1 = z.strictObject({
+  type: z.literal('credential.refresh-failed.v1'),
+  data: z.strictObject({
+    ...credential,
+    refreshId: z.uuid(),
+    kind: RefreshFailureKindSchema,
+    /** The provider's OAuth error code, or network / timeout / http_<status>. */
+    error: z.string(),
+    description: z.string().optional(),
+    status: z.number().int().optional(),
+    retryAfterMs: z.number().int().nonnegative().optional(),
+    consecutiveFailures: z.number().int().nonnegative(),
+    /** No refresh of this credential before this time (backoff, or the provider's Retry-After). */
+    nextAttemptAt: TimestampSchema.optional(),
+    durationMs: z.number().nonnegative(),
+  }),
+});
+
+export const CredentialReauthRequiredV1 = z.strictObject({
+  type: z.literal('credential.reauth-required.v1'),
+  data: z.strictObject({
+    ...credential,
+    refreshId: z.uuid().optional(),
+    error: z.string(),
+    reason: z.string(),
+  }),
+});
+
+/** A refresh began and its outcome never reached the log (the process died in between). */
+export const CredentialRefreshOutcomeUnknownV1 = z.strictObject({
+  type: z.literal('credential.refresh-outcome-unknown.v1'),
+  data: z.strictObject({ ...credential, refreshId: z.uuid(), detectedBy: z.string() }),
+});
+
 export const CredentialEventSchema = z.discriminatedUnion('type', [
   CredentialAddedV1,
   CredentialFailureRecordedV1,
@@ -128,6 +206,11 @@ export const CredentialEventSchema = z.discriminatedUnion('type', [
   CredentialRecoveredV1,
   CredentialUsageRecordedV1,
   CredentialRevokedV1,
+  CredentialRefreshStartedV1,
+  CredentialRefreshedV1,
+  CredentialRefreshFailedV1,
+  CredentialReauthRequiredV1,
+  CredentialRefreshOutcomeUnknownV1,
 ]);
 export type CredentialEvent = z.infer<typeof CredentialEventSchema>;
 export type CredentialEventType = CredentialEvent['type'];

@@ -16,7 +16,11 @@ export type RevokeCredential = {
 /** A client's report on one leased call. */
 export type RecordOutcome = {
   readonly type: 'RecordOutcome';
-  readonly data: { readonly credentialId: string } & Pick<
+  readonly data: {
+    readonly credentialId: string;
+    /** When the reported lease was handed out: a 401 on a token refreshed since then is old news. */
+    readonly leasedAt?: number;
+  } & Pick<
     ReportRequest,
     'leaseId' | 'outcome' | 'status' | 'retryAfterMs' | 'model' | 'scope' | 'errorCode'
   >;
@@ -25,4 +29,48 @@ export type RecordOutcome = {
 /** Closes one replica's usage window for a credential into the log. */
 export type RecordUsage = { readonly type: 'RecordUsage'; readonly data: UsageData };
 
-export type CredentialCommand = AddCredential | RevokeCredential | RecordOutcome | RecordUsage;
+type RefreshedData = CredentialEventOf<'credential.refreshed.v1'>['data'];
+type RefreshFailedData = CredentialEventOf<'credential.refresh-failed.v1'>['data'];
+
+/** The caller holds the refresh lock and is about to present the refresh token. */
+export type StartRefresh = {
+  readonly type: 'StartRefresh';
+  readonly data: Pick<
+    CredentialEventOf<'credential.refresh-started.v1'>['data'],
+    'credentialId' | 'refreshId' | 'reason' | 'replica'
+  >;
+};
+
+export type CompleteRefresh = {
+  readonly type: 'CompleteRefresh';
+  readonly data: Omit<RefreshedData, 'refreshedAt'>;
+};
+
+export type FailRefresh = {
+  readonly type: 'FailRefresh';
+  readonly data: Pick<
+    RefreshFailedData,
+    | 'credentialId'
+    | 'refreshId'
+    | 'kind'
+    | 'error'
+    | 'description'
+    | 'status'
+    | 'retryAfterMs'
+    | 'durationMs'
+  > & {
+    /** A number in [0, 1) that spreads retries (jitter); random in the app, fixed in tests. */
+    readonly jitter: number;
+  };
+};
+
+export type MarkRefreshOutcomeUnknown = {
+  readonly type: 'MarkRefreshOutcomeUnknown';
+  readonly data: CredentialEventOf<'credential.refresh-outcome-unknown.v1'>['data'];
+};
+
+export type RefreshCommand =
+  StartRefresh | CompleteRefresh | FailRefresh | MarkRefreshOutcomeUnknown;
+
+export type CredentialCommand =
+  AddCredential | RevokeCredential | RecordOutcome | RecordUsage | RefreshCommand;

@@ -7,6 +7,12 @@ import type {
   RevokeCredential,
 } from './commands.js';
 import { backoffFor, cooldownFor, type HealthPolicy } from './health-policy.js';
+import {
+  completeRefresh,
+  failRefresh,
+  markOutcomeUnknown,
+  startRefresh,
+} from './refresh-decisions.js';
 import type { CredentialState } from './state.js';
 
 export interface DecideContext {
@@ -83,7 +89,10 @@ const failure = (
   const { now, policy } = context;
   if (status !== undefined && RATE_LIMITED.has(status)) return cooldown(command, state, context);
   if (status === UNAUTHORIZED) {
-    if (state.health.refreshRequired) return [];
+    const { leasedAt } = command.data;
+    const staleToken =
+      leasedAt !== undefined && state.lastRefreshAt !== null && leasedAt < state.lastRefreshAt;
+    if (state.health.refreshRequired || staleToken) return [];
     return [{ type: 'credential.refresh-required.v1', data: { credentialId, leaseId, status } }];
   }
   // Failures of calls made before the backoff began say nothing new.
@@ -162,6 +171,14 @@ export const decide = (
       return recordOutcome(command, state, context);
     case 'RecordUsage':
       return recordUsage(command, state);
+    case 'StartRefresh':
+      return startRefresh(command, mustExist(state, command.data.credentialId), context.now);
+    case 'CompleteRefresh':
+      return completeRefresh(command, mustExist(state, command.data.credentialId), context.now);
+    case 'FailRefresh':
+      return failRefresh(command, mustExist(state, command.data.credentialId), context.now);
+    case 'MarkRefreshOutcomeUnknown':
+      return markOutcomeUnknown(command, mustExist(state, command.data.credentialId));
     default: {
       const unhandled: never = command;
       throw new Error(`decide: unhandled command ${JSON.stringify(unhandled)}`);

@@ -1,5 +1,11 @@
 import type { CredentialEvent } from '@broker/contracts';
-import { HEALTHY, NO_USAGE, type CredentialState, type CredentialUsageTotals } from './state.js';
+import {
+  HEALTHY,
+  NO_REFRESH,
+  NO_USAGE,
+  type CredentialState,
+  type CredentialUsageTotals,
+} from './state.js';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -62,6 +68,7 @@ export const evolve = (
       lastRefreshAt: null,
       refreshCount: 0,
       health: HEALTHY,
+      refresh: NO_REFRESH,
       usage: NO_USAGE,
     };
   }
@@ -106,6 +113,57 @@ export const evolve = (
       return { ...state, usage: addUsage(state.usage, event.data) };
     case 'credential.revoked.v1':
       return { ...state, status: 'revoked', statusReason: event.data.reason };
+    case 'credential.refresh-started.v1': {
+      const { refreshId, reason, replica, startedAt } = event.data;
+      return {
+        ...state,
+        refresh: {
+          ...state.refresh,
+          inFlight: { refreshId, reason, replica, startedAt: at(startedAt) },
+        },
+      };
+    }
+    case 'credential.refreshed.v1': {
+      const d = event.data;
+      return {
+        ...state,
+        secrets: {
+          ...state.secrets,
+          accessToken: d.secrets.accessToken,
+          ...(d.secrets.refreshToken === undefined ? {} : { refreshToken: d.secrets.refreshToken }),
+        },
+        tokenType: d.tokenType,
+        expiresAt: at(d.expiresAt),
+        ...(d.scopes === undefined ? {} : { scopes: d.scopes }),
+        fingerprint: d.fingerprint,
+        lastRefreshAt: at(d.refreshedAt),
+        refreshCount: state.refreshCount + 1,
+        health: { ...state.health, refreshRequired: false },
+        refresh: NO_REFRESH,
+      };
+    }
+    case 'credential.refresh-failed.v1': {
+      const d = event.data;
+      return {
+        ...state,
+        refresh: {
+          inFlight: null,
+          consecutiveFailures: d.consecutiveFailures,
+          nextAttemptAt: d.nextAttemptAt === undefined ? null : at(d.nextAttemptAt),
+          lastError: d.error,
+          outcomeUnknown: state.refresh.outcomeUnknown,
+        },
+      };
+    }
+    case 'credential.reauth-required.v1':
+      return {
+        ...state,
+        status: 'reauth-required',
+        statusReason: event.data.reason,
+        refresh: { ...state.refresh, inFlight: null, lastError: event.data.error },
+      };
+    case 'credential.refresh-outcome-unknown.v1':
+      return { ...state, refresh: { ...state.refresh, inFlight: null, outcomeUnknown: true } };
     default: {
       const unhandled: never = event;
       throw new Error(`evolve: unhandled event ${JSON.stringify(unhandled)}`);

@@ -18,7 +18,7 @@ import {
   usageRecordedEvent,
 } from '../testing/fixtures.js';
 import { evolve, evolveAt } from './evolve.js';
-import { HEALTHY, NO_USAGE } from './state.js';
+import { HEALTHY, NO_REFRESH, NO_USAGE } from './state.js';
 
 describe('evolve', () => {
   describe('given no stream yet', () => {
@@ -53,6 +53,7 @@ describe('evolve', () => {
         lastRefreshAt: null,
         refreshCount: 0,
         health: HEALTHY,
+        refresh: NO_REFRESH,
         usage: NO_USAGE,
       });
     });

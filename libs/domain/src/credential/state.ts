@@ -1,7 +1,8 @@
 import type { CredentialStatus } from '@broker/contracts';
 
 export interface CredentialSecrets {
-  readonly accessToken: string;
+  /** Absent until the first refresh for files that held only a refresh token. */
+  readonly accessToken?: string;
   readonly refreshToken?: string;
   readonly clientSecret?: string;
 }
@@ -26,6 +27,32 @@ export interface CredentialUsageTotals {
   readonly lastUsedAt: number | null;
 }
 
+export interface RefreshInFlight {
+  readonly refreshId: string;
+  readonly startedAt: number;
+  readonly reason: string;
+  readonly replica: string;
+}
+
+export interface CredentialRefreshState {
+  /** A refresh whose outcome is not in the log yet. */
+  readonly inFlight: RefreshInFlight | null;
+  readonly consecutiveFailures: number;
+  /** No refresh before this time: backoff after transient failures or a provider's Retry-After. */
+  readonly nextAttemptAt: number | null;
+  readonly lastError: string | null;
+  /** A refresh started and its outcome was lost (the process died); the next one decides. */
+  readonly outcomeUnknown: boolean;
+}
+
+export const NO_REFRESH: CredentialRefreshState = {
+  inFlight: null,
+  consecutiveFailures: 0,
+  nextAttemptAt: null,
+  lastError: null,
+  outcomeUnknown: false,
+};
+
 /** A credential as folded from its stream. Times are epoch milliseconds. */
 export interface CredentialState {
   readonly id: string;
@@ -49,6 +76,7 @@ export interface CredentialState {
   readonly lastRefreshAt: number | null;
   readonly refreshCount: number;
   readonly health: CredentialHealthState;
+  readonly refresh: CredentialRefreshState;
   readonly usage: CredentialUsageTotals;
 }
 

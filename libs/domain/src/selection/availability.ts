@@ -24,17 +24,42 @@ const later = (a: number | null | undefined, now: number): a is number =>
  * Whether one credential can serve one lease request now. Order matters: the first
  * reason that applies is the one recorded, from the most to the least permanent.
  */
+export interface AvailabilityContext {
+  readonly now: number;
+  readonly policy: HealthPolicy;
+  readonly trialsInFlight: Pick<ReadonlySet<string>, 'has'>;
+  /** How long a refresh is expected to take, for the retry hint while one runs. */
+  readonly refreshEstimateMs: number;
+}
+
+/** When a refresh could give this credential a fresh token, if it can be refreshed at all. */
+const refreshedBy = (
+  credential: CredentialState,
+  { now, refreshEstimateMs }: AvailabilityContext,
+): number | undefined => {
+  if (credential.secrets.refreshToken === undefined) return undefined;
+  const { inFlight, nextAttemptAt } = credential.refresh;
+  if (inFlight !== null) return Math.max(now + 1, inFlight.startedAt + refreshEstimateMs);
+  return Math.max(now, nextAttemptAt ?? now) + refreshEstimateMs;
+};
+
 export const availability = (
   credential: CredentialState,
   ask: LeaseAsk,
-  now: number,
-  policy: HealthPolicy,
-  trialsInFlight: Pick<ReadonlySet<string>, 'has'>,
+  context: AvailabilityContext,
 ): Availability => {
+  const { now, policy, trialsInFlight } = context;
   if (credential.status !== 'active') return { usable: false, reason: credential.status };
   if (ask.exclude.has(credential.id)) return { usable: false, reason: 'excluded' };
   const { health } = credential;
-  if (health.refreshRequired) return { usable: false, reason: 'refresh-required' };
+  const refreshed = () => {
+    const at = refreshedBy(credential, context);
+    return at === undefined ? {} : { availableAt: at };
+  };
+  if (health.refreshRequired) return { usable: false, reason: 'refresh-required', ...refreshed() };
+  // While a refresh runs, leases go elsewhere: the token may be replaced any moment.
+  if (credential.refresh.inFlight !== null)
+    return { usable: false, reason: 'refreshing', ...refreshed() };
   if (later(health.coolingUntil, now))
     return { usable: false, reason: 'cooling', availableAt: health.coolingUntil };
   const modelUntil = ask.model === undefined ? undefined : health.modelCooldowns[ask.model];

@@ -13,6 +13,8 @@ export interface SelectionInput {
   readonly ask: LeaseAsk;
   readonly now: number;
   readonly trialsInFlight: Pick<ReadonlySet<string>, 'has'>;
+  /** Expected duration of a refresh, for retry hints; 2 s when unknown. */
+  readonly refreshEstimateMs?: number;
 }
 
 export type Selection =
@@ -46,13 +48,19 @@ const rotationOrder = (
  */
 export const selectCredential = (input: SelectionInput): Selection => {
   const { credentials, ask, now, health, trialsInFlight } = input;
+  const context = {
+    now,
+    policy: health,
+    trialsInFlight,
+    refreshEstimateMs: input.refreshEstimateMs ?? 2000,
+  };
   const skipped: { credentialId: string; reason: SkipReason }[] = [];
   let earliest: number | undefined;
   let best: { index: number; halfOpenTrial: boolean } | undefined;
 
   for (const index of rotationOrder(credentials, input.lastChosen)) {
     const credential = credentials[index] as CredentialState;
-    const verdict = availability(credential, ask, now, health, trialsInFlight);
+    const verdict = availability(credential, ask, context);
     if (!verdict.usable) {
       skipped.push({ credentialId: credential.id, reason: verdict.reason });
       if (verdict.availableAt !== undefined)

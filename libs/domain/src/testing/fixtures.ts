@@ -12,6 +12,7 @@ import {
 import { evolveAt } from '../credential/evolve.js';
 import {
   HEALTHY,
+  NO_REFRESH,
   NO_USAGE,
   type CredentialHealthState,
   type CredentialState,
@@ -168,14 +169,15 @@ export const given = (...events: CredentialEvent[]): CredentialState => {
   return state;
 };
 
-export type CredentialOverrides = Partial<Omit<CredentialState, 'health' | 'usage'>> & {
+export type CredentialOverrides = Partial<Omit<CredentialState, 'health' | 'usage' | 'refresh'>> & {
   readonly health?: Partial<CredentialHealthState>;
+  readonly refresh?: Partial<CredentialState['refresh']>;
   readonly usage?: Partial<CredentialUsageTotals>;
 };
 
 /** A credential state built directly, for selection and views: active, healthy, valid for an hour. */
 export const credential = (overrides: CredentialOverrides = {}): CredentialState => {
-  const { health, usage, ...rest } = overrides;
+  const { health, usage, refresh, ...rest } = overrides;
   return {
     id: CREDENTIAL_ID,
     version: 1,
@@ -194,6 +196,7 @@ export const credential = (overrides: CredentialOverrides = {}): CredentialState
     refreshCount: 0,
     ...rest,
     health: { ...HEALTHY, ...health },
+    refresh: { ...NO_REFRESH, ...refresh },
     usage: { ...NO_USAGE, ...usage },
   };
 };

@@ -26,6 +26,7 @@ export const toCredentialView = (c: CredentialState, now: number): CredentialVie
   pool: c.pool,
   ...(c.label === undefined ? {} : { label: c.label }),
   status: c.status,
+  ...(c.statusReason === undefined ? {} : { statusReason: c.statusReason }),
   state: conditionOf(c, now),
   expiresAt: iso(c.expiresAt),
   lastRefreshAt: isoOrNull(c.lastRefreshAt),
@@ -53,6 +54,14 @@ export const toHealthView = (c: CredentialState, now: number): CredentialHealth 
       .map(([model, until]) => [model, iso(until)]),
   ),
   refreshRequired: c.health.refreshRequired,
+  refreshing: c.refresh.inFlight !== null,
+  refreshFailures: c.refresh.consecutiveFailures,
+  nextRefreshAttemptAt:
+    c.refresh.nextAttemptAt !== null && c.refresh.nextAttemptAt > now
+      ? iso(c.refresh.nextAttemptAt)
+      : null,
+  lastRefreshError: c.refresh.lastError,
+  refreshOutcomeUnknown: c.refresh.outcomeUnknown,
 });
 
 export const toMetricsView = (u: CredentialUsageTotals): CredentialMetrics => ({

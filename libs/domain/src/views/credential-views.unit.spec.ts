@@ -160,6 +160,11 @@ describe('credential views', () => {
         coolingUntil: iso(NOW + MINUTE),
         modelCooldowns: { 'gemini-2.5-pro': iso(NOW + MINUTE) },
         refreshRequired: false,
+        refreshing: false,
+        refreshFailures: 0,
+        nextRefreshAttemptAt: null,
+        lastRefreshError: null,
+        refreshOutcomeUnknown: false,
       });
     });
   });
