@@ -70,6 +70,11 @@ export type AuditLeasesRequest = z.infer<typeof AuditLeasesRequestSchema>;
 const ok = <T extends z.ZodRawShape>(shape: T) => z.strictObject({ ok: z.literal(true), ...shape });
 
 export const CredentialReplySchema = ok({ credential: CredentialViewSchema });
+export const CredentialImportReplySchema = ok({
+  credential: CredentialViewSchema,
+  /** What the file could not give, e.g. no refresh token: the account stops working at expiry. */
+  warnings: z.array(z.string()),
+});
 export const CredentialListReplySchema = ok({ credentials: z.array(CredentialViewSchema) });
 export const CredentialDetailReplySchema = ok({
   credential: CredentialViewSchema,
@@ -82,7 +87,7 @@ export const AuditLeasesReplySchema = ok({ leases: z.array(AuditLeaseSchema) });
 /** Every admin verb: `<root>.v1.admin.<verb>`, its request body and its reply. */
 export const AdminVerbs = {
   'credentials.add': { request: AddCredentialRequestSchema, reply: CredentialReplySchema },
-  'credentials.import': { request: ImportCredentialRequestSchema, reply: CredentialReplySchema },
+  'credentials.import': { request: ImportCredentialRequestSchema, reply: CredentialImportReplySchema },
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
   'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { loadRuntimeConfig } from '@broker/config';
+import { ProviderRegistry } from '@broker/providers';
+import { BrokerClient } from './broker-client.js';
+import { importFiles } from './commands/import.js';
+import { login } from './commands/login.js';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+const integer = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
+};
+
+/** Runs a command against the broker and closes the connection whatever happens. */
+const withBroker = async (
+  work: (broker: BrokerClient) => Promise<number | void>,
+): Promise<void> => {
+  const broker = await BrokerClient.connect(loadRuntimeConfig());
+  try {
+    const failures = await work(broker);
+    if (typeof failures === 'number' && failures > 0) process.exitCode = 1;
+  } finally {
+    await broker.close();
+  }
+};
+
+const program = new Command()
+  .name('oauthctl')
+  .description(
+    'Operate the OAuth token broker over NATS (NATS_URL, BROKER_SUBJECT_ROOT, BROKER_CONFIG as the services)',
+  )
+  .showHelpAfterError();
+
+program
+  .command('import')
+  .description(
+    'import token files the CLIs wrote (Gemini CLI, gcloud, Qwen Code, Claude Code, Codex, llxprt); "-" reads stdin',
+  )
+  .argument('[files...]', 'token files')
+  .option('--provider <name>', 'provider, when the file does not say')
+  .option('--pool <name>', 'pool to add to', 'default')
+  .option('--id <id>', 'credential id (numbered when several files)')
+  .option('--label <text>', 'label shown in listings')
+  .option('--from-env <VAR>', 'also import from an environment variable holding the JSON or a path')
+  .action(
+    async (
+      files: string[],
+      options: { provider?: string; pool?: string; id?: string; label?: string; fromEnv?: string },
+    ) => {
+      if (files.length === 0 && options.fromEnv === undefined)
+        throw new InvalidArgumentError('name at least one file or --from-env');
+      await withBroker((broker) => importFiles(broker, files, options, print));
+    },
+  );
+
+program
+  .command('login')
+  .description(
+    'sign in to a provider (browser with PKCE on a loopback redirect, or device code) and add the account',
+  )
+  .argument('<provider>', 'provider name, e.g. gemini-cli, anthropic, openai-codex, qwen-code')
+  .option('--id <id>', 'credential id')
+  .option('--pool <name>', 'pool to add to', 'default')
+  .option('--label <text>', 'label shown in listings')
+  .option('--port <port>', 'loopback port for the redirect (0: any free port)', integer, 0)
+  .option('--no-browser', 'only print the URL')
+  .option('--timeout <seconds>', 'how long to wait for the sign-in', integer, 300)
+  .action(
+    async (
+      name: string,
+      options: {
+        id?: string;
+        pool?: string;
+        label?: string;
+        port: number;
+        browser: boolean;
+        timeout: number;
+      },
+    ) => {
+      const config = loadRuntimeConfig();
+      const provider = new ProviderRegistry(config.file.providers).get(name);
+      if (provider === undefined) throw new InvalidArgumentError(`unknown provider '${name}'`);
+      await withBroker((broker) =>
+        login(broker, provider, { ...options, timeoutMs: options.timeout * 1000 }, print),
+      );
+    },
+  );
+
+program
+  .command('refresh')
+  .description('refresh a credential now')
+  .argument('<id>', 'credential id')
+  .action(async (id: string) => {
+    await withBroker(async (broker) => {
+      const reply = (await broker.admin('credentials.refresh', { id })) as unknown as {
+        credential: { expiresAt: string };
+      };
+      print(`[ok] ${id} refreshed (expires ${reply.credential.expiresAt})`);
+    });
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`oauthctl: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
