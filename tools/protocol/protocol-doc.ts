@@ -51,7 +51,8 @@ const ERROR_MEANINGS: Record<z.infer<typeof ErrorCodeSchema>, string> = {
   UNKNOWN_LEASE: 'no lease of this client has that id',
   REFRESH_FAILED:
     'the provider did not refresh the token this time (network, timeout, 5xx, 429); `retryAfterMs` says when the broker tries again',
-  REAUTH_REQUIRED: 'the provider rejected the refresh token for good; the account must be logged in again',
+  REAUTH_REQUIRED:
+    'the provider rejected the refresh token for good; the account must be logged in again',
   UNAUTHORIZED: 'the caller may not do this',
   INTERNAL:
     'the broker could not complete the request (for example its database is down); nothing was handed out',

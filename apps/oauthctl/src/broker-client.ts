@@ -57,4 +57,3 @@ export class BrokerClient {
     return this.nats.close();
   }
 }
-

@@ -87,7 +87,10 @@ export const AuditLeasesReplySchema = ok({ leases: z.array(AuditLeaseSchema) });
 /** Every admin verb: `<root>.v1.admin.<verb>`, its request body and its reply. */
 export const AdminVerbs = {
   'credentials.add': { request: AddCredentialRequestSchema, reply: CredentialReplySchema },
-  'credentials.import': { request: ImportCredentialRequestSchema, reply: CredentialImportReplySchema },
+  'credentials.import': {
+    request: ImportCredentialRequestSchema,
+    reply: CredentialImportReplySchema,
+  },
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
   'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },

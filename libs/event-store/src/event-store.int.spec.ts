@@ -19,7 +19,11 @@ import { verifyChain } from './verify-chain.js';
 // The `testTimeout` of the int project in jest.config.cjs is not applied per project.
 jest.setTimeout(45_000);
 
-const MIGRATIONS = ['CreateEvents1731000000000', 'CreateLeaseAudit1731000000001'];
+const MIGRATIONS = [
+  'CreateEvents1731000000000',
+  'CreateLeaseAudit1731000000001',
+  'CreateRefreshLocks1731000000002',
+];
 
 let db: TestDatabase;
 let dataSource: DataSource;
@@ -179,7 +183,12 @@ it('event store - migrations apply to a fresh database and a second migrate appl
     `SELECT table_name FROM information_schema.tables
      WHERE table_schema = current_schema() ORDER BY table_name`,
   );
-  expect(tables.map((t) => t.table_name)).toEqual(['events', 'lease_audit', 'schema_migrations']);
+  expect(tables.map((t) => t.table_name)).toEqual([
+    'events',
+    'lease_audit',
+    'refresh_locks',
+    'schema_migrations',
+  ]);
   const recorded = await dataSource.query<{ name: string }[]>(
     `SELECT name FROM schema_migrations ORDER BY id`,
   );

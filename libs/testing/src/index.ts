@@ -4,3 +4,4 @@ export * from './free-port.js';
 export * from './private-postgres.js';
 export * from './service-process.js';
 export * from './broker-harness.js';
+export * from './mock-oauth-server.js';

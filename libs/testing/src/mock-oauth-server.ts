@@ -195,7 +195,10 @@ const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 /** Poll gaps this much shorter than the interval are forgiven (timer and network jitter). */
 const POLL_TOLERANCE_MS = 50;
 /** Token endpoint answers, errors included, are never cached (RFC 6749 §5.1). */
-const NO_STORE: Readonly<Record<string, string>> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+const NO_STORE: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  Pragma: 'no-cache',
+};
 
 const token = (prefix: string): string => `${prefix}-${randomBytes(24).toString('base64url')}`;
 
@@ -710,7 +713,8 @@ export class MockOAuthServer {
     if (redirectUri === undefined || !isLoopbackRedirect(redirectUri)) {
       this.json(res, 400, {
         error: 'invalid_request',
-        error_description: 'redirect_uri must be http://127.0.0.1:<port> or http://localhost:<port>',
+        error_description:
+          'redirect_uri must be http://127.0.0.1:<port> or http://localhost:<port>',
       });
       return;
     }
@@ -824,8 +828,7 @@ export class MockOAuthServer {
   /** The user opening `verification_uri_complete`: approves without any UI. */
   private deviceVerification(url: URL, res: ServerResponse): void {
     const userCode = url.searchParams.get('user_code');
-    const entry =
-      userCode === null ? undefined : this.userCodes.get(normaliseUserCode(userCode));
+    const entry = userCode === null ? undefined : this.userCodes.get(normaliseUserCode(userCode));
     const page = (status: number, text: string) => {
       res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>Device</title><p>${text}</p>`);
@@ -925,7 +928,10 @@ export class MockOAuthServer {
     return { ok: true, client };
   }
 
-  private verifyPkce(challenge: string | undefined, verifier: string | undefined): Failure | undefined {
+  private verifyPkce(
+    challenge: string | undefined,
+    verifier: string | undefined,
+  ): Failure | undefined {
     if (challenge === undefined) {
       return verifier === undefined
         ? undefined

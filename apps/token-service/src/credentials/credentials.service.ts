@@ -25,6 +25,13 @@ import { CredentialStateService } from '../state/credential-state.service.js';
 import { CLOCK, CONFIG, KEY_RING, LOGGER, type Clock } from '../tokens.js';
 import { UsageService } from '../usage/usage.service.js';
 
+/** What a new credential is made of, whether an operator sent it or a token file held it. */
+type NewCredential = Omit<AddCredentialRequest, 'accessToken' | 'expiresAt'> & {
+  readonly accessToken?: string;
+  /** Epoch ms; unknown means expired, so that the first thing done is a refresh. */
+  readonly expiresAt?: number;
+};
+
 /** The admin verbs on credentials. Secrets are sealed here, before anything is appended. */
 @Injectable()
 export class CredentialsService {
@@ -44,41 +51,53 @@ export class CredentialsService {
     return { actor: 'admin', replica: this.config.replicaId };
   }
 
-  async add(
-    request: AddCredentialRequest,
-    source: { kind: 'add' } | { kind: 'import'; format: string } = { kind: 'add' },
+  add(request: AddCredentialRequest): Promise<AdminReply<'credentials.add'>> {
+    return this.register(request, { kind: 'add' });
+  }
+
+  /**
+   * Seals the secrets and appends the credential. An access token is optional for
+   * files that hold only a refresh token: such a credential is refreshed at once.
+   */
+  private async register(
+    input: NewCredential,
+    source: { kind: 'add' } | { kind: 'import'; format: string },
   ): Promise<AdminReply<'credentials.add'>> {
-    if (!this.leases.isKnownProvider(request.provider)) {
-      throw new BrokerError('UNKNOWN_PROVIDER', `provider '${request.provider}' is not configured`);
+    if (!this.leases.isKnownProvider(input.provider)) {
+      throw new BrokerError('UNKNOWN_PROVIDER', `provider '${input.provider}' is not configured`);
     }
-    const id = request.id ?? `${request.provider}-${randomBytes(4).toString('hex')}`;
+    const id = input.id ?? `${input.provider}-${randomBytes(4).toString('hex')}`;
     const seal = (field: string, value: string) =>
       this.keyRing.encrypt(value, secretContext(id, field));
+    const fingerprintOf = input.refreshToken ?? input.accessToken;
     await this.state.execute(
       id,
       {
         type: 'AddCredential',
         data: {
           credentialId: id,
-          provider: request.provider,
-          pool: request.pool ?? 'default',
-          ...(request.label === undefined ? {} : { label: request.label }),
-          priority: request.priority ?? 0,
-          scopes: request.scopes ?? [],
-          metadata: request.metadata ?? {},
-          ...(request.clientId === undefined ? {} : { clientId: request.clientId }),
-          tokenType: request.tokenType ?? 'Bearer',
-          expiresAt: new Date(request.expiresAt).toISOString(),
+          provider: input.provider,
+          pool: input.pool ?? 'default',
+          ...(input.label === undefined ? {} : { label: input.label }),
+          priority: input.priority ?? 0,
+          scopes: input.scopes ?? [],
+          metadata: input.metadata ?? {},
+          ...(input.clientId === undefined ? {} : { clientId: input.clientId }),
+          tokenType: input.tokenType ?? 'Bearer',
+          expiresAt: new Date(input.expiresAt ?? 0).toISOString(),
           secrets: {
-            accessToken: seal('accessToken', request.accessToken),
-            ...(request.refreshToken === undefined
+            ...(input.accessToken === undefined
               ? {}
-              : { refreshToken: seal('refreshToken', request.refreshToken) }),
-            ...(request.clientSecret === undefined
+              : { accessToken: seal('accessToken', input.accessToken) }),
+            ...(input.refreshToken === undefined
               ? {}
-              : { clientSecret: seal('clientSecret', request.clientSecret) }),
+              : { refreshToken: seal('refreshToken', input.refreshToken) }),
+            ...(input.clientSecret === undefined
+              ? {}
+              : { clientSecret: seal('clientSecret', input.clientSecret) }),
           },
-          fingerprint: this.keyRing.fingerprint(request.refreshToken ?? request.accessToken),
+          fingerprint:
+            fingerprintOf === undefined ? 'none' : this.keyRing.fingerprint(fingerprintOf),
           source: source.kind,
           ...(source.kind === 'import' ? { importFormat: source.format } : {}),
         },
@@ -88,35 +107,59 @@ export class CredentialsService {
     this.logger.info(
       {
         credentialId: id,
-        provider: request.provider,
-        pool: request.pool ?? 'default',
+        provider: input.provider,
+        pool: input.pool ?? 'default',
         source: source.kind,
       },
       'credential added',
     );
-    return { ok: true, credential: toCredentialView(this.mustGet(id), this.clock.now()) };
+    const credential = this.mustGet(id);
+    // No usable token yet (a gcloud file, an expired file): get one now rather than at the first lease.
+    if (
+      credential.secrets.accessToken === undefined ||
+      credential.expiresAt <= this.clock.now() + 60_000
+    ) {
+      this.refresher.requestInBackground(id, 'on-demand');
+    }
+    return { ok: true, credential: toCredentialView(credential, this.clock.now()) };
   }
 
-  import(request: ImportCredentialRequest): Promise<AdminReply<'credentials.import'>> {
+  async import(request: ImportCredentialRequest): Promise<AdminReply<'credentials.import'>> {
     const tokens = importTokenFile(request.document);
     const provider = request.provider ?? tokens.provider;
-    if (provider === undefined)
-      throw new BrokerError('INVALID_REQUEST', 'provider: the document does not say; name it');
-    return this.add(
+    if (provider === undefined) {
+      throw new BrokerError(
+        'INVALID_REQUEST',
+        `provider: a ${tokens.format} file does not say which provider; name it`,
+      );
+    }
+    if (tokens.accessToken === undefined && tokens.refreshToken === undefined) {
+      throw new BrokerError(
+        'INVALID_REQUEST',
+        `document: the ${tokens.format} file holds no token at all`,
+      );
+    }
+    const added = await this.register(
       {
         provider,
         ...(request.pool === undefined ? {} : { pool: request.pool }),
         ...(request.id === undefined ? {} : { id: request.id }),
         ...(request.label === undefined ? {} : { label: request.label }),
         ...(request.priority === undefined ? {} : { priority: request.priority }),
-        accessToken: tokens.accessToken,
+        ...(tokens.accessToken === undefined ? {} : { accessToken: tokens.accessToken }),
         ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
         tokenType: tokens.tokenType,
-        expiresAt: tokens.expiresAt,
+        ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
         scopes: tokens.scopes,
+        ...(tokens.clientId === undefined ? {} : { clientId: tokens.clientId }),
+        ...(tokens.clientSecret === undefined ? {} : { clientSecret: tokens.clientSecret }),
+        ...(tokens.accountId === undefined ? {} : { metadata: { accountId: tokens.accountId } }),
       },
       { kind: 'import', format: tokens.format },
     );
+    for (const warning of tokens.warnings)
+      this.logger.warn({ credentialId: added.credential.id, format: tokens.format }, warning);
+    return { ...added, warnings: tokens.warnings };
   }
 
   list(filter: { provider?: string; pool?: string }): AdminReply<'credentials.list'> {
