@@ -268,7 +268,7 @@ describe('contracts', () => {
 
     const validReplies: Record<AdminVerb, Record<string, unknown>> = {
       'credentials.add': { ok: true, credential: view },
-      'credentials.import': { ok: true, credential: view },
+      'credentials.import': { ok: true, credential: view, warnings: [] },
       'credentials.list': { ok: true, credentials: [view] },
       'credentials.refresh': { ok: true, credential: view },
       'credentials.get': {

@@ -40,12 +40,20 @@ export class ServiceProcess {
     );
   }
 
-  static start(app: string, env: Record<string, string>): ServiceProcess {
-    const child = spawn(process.execPath, [resolve(REPO_ROOT, `dist/apps/${app}/src/main.js`)], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NODE_ENV: 'test', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  static start(
+    app: string,
+    env: Record<string, string>,
+    args: readonly string[] = [],
+  ): ServiceProcess {
+    const child = spawn(
+      process.execPath,
+      [resolve(REPO_ROOT, `dist/apps/${app}/src/main.js`), ...args],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, NODE_ENV: 'test', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return new ServiceProcess(app, child);
   }
 
