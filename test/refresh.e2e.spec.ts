@@ -209,4 +209,54 @@ describe('token service - refresh against a real OAuth server', () => {
     await sleep(2500);
     expect(server.refreshRequests).toHaveLength(2); // never looping
   });
+
+  it('a 429 from the token endpoint holds that credential’s refreshes until its Retry-After', async () => {
+    broker = await brokerFor(server);
+    await broker.start();
+    const grant = server.issueGrant();
+    await addCredential(broker, 'limited', { refreshToken: grant.refreshToken });
+    server.rateLimitNext(1, 30);
+    const first = await broker.admin('credentials.refresh', { id: 'limited' });
+    expect(first.error?.code).toBe('REFRESH_FAILED');
+    expect(first.error?.retryAfterMs).toBeGreaterThan(25_000);
+    const second = await broker.admin('credentials.refresh', { id: 'limited' });
+    expect(second.error?.code).toBe('REFRESH_FAILED');
+    expect(second.error?.message).toContain('backing off');
+    expect(server.refreshRequests).toHaveLength(1);
+    // The current token keeps serving meanwhile.
+    expect((await broker.lease('gemini-cli', 'default', 'bot')).ok).toBe(true);
+  });
+
+  it('an answer without refresh_token keeps the stored one, which still works next time', async () => {
+    broker = await brokerFor(server);
+    await broker.start();
+    const grant = server.issueGrant();
+    await addCredential(broker, 'kept', { refreshToken: grant.refreshToken });
+    server.behaviour.omitRefreshToken = true;
+    expect((await broker.admin('credentials.refresh', { id: 'kept' })).ok).toBe(true);
+    server.behaviour.omitRefreshToken = false;
+    expect((await broker.admin('credentials.refresh', { id: 'kept' })).ok).toBe(true);
+    expect(server.refreshRequests.map((r) => r.refreshToken)).toEqual([
+      grant.refreshToken,
+      grant.refreshToken,
+    ]);
+    expect(server.reuseDetected).toBe(false);
+    expect((await detail(broker, 'kept')).credential.refreshCount).toBe(2);
+  });
+
+  it('three transient failures in a row across a provider pause its refreshes', async () => {
+    broker = await brokerFor(server, { breakerPauseMs: 60_000 });
+    await broker.start();
+    for (const id of ['p1', 'p2', 'p3', 'p4'])
+      await addCredential(broker, id, { refreshToken: server.issueGrant().refreshToken });
+    server.failNext(3, 502);
+    for (const id of ['p1', 'p2', 'p3'])
+      expect((await broker.admin('credentials.refresh', { id })).error?.code).toBe(
+        'REFRESH_FAILED',
+      );
+    const paused = await broker.admin('credentials.refresh', { id: 'p4' });
+    expect(paused.error?.code).toBe('REFRESH_FAILED');
+    expect(paused.error?.message).toContain('paused');
+    expect(server.refreshRequests).toHaveLength(3);
+  });
 });

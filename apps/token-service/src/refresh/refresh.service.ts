@@ -158,11 +158,17 @@ export class RefreshService implements OnModuleDestroy {
     const refreshId = randomUUID();
     const metadata = this.metadata(reason, refreshId);
     try {
-      await this.state.execute(
+      const startEvents = await this.state.execute(
         credentialId,
         {
           type: 'StartRefresh',
-          data: { credentialId, refreshId, reason, replica: this.config.replicaId },
+          data: {
+            credentialId,
+            refreshId,
+            reason,
+            replica: this.config.replicaId,
+            knownRefreshCount: credential.refreshCount,
+          },
         },
         metadata,
         RefreshLocks.acquire(
@@ -172,6 +178,7 @@ export class RefreshService implements OnModuleDestroy {
           this.settings.lockTtlMs,
         ),
       );
+      if (startEvents.length === 0) return { status: 'superseded' };
     } catch (error) {
       if (error instanceof RefreshLockHeldError) {
         return { status: 'busy', retryAfterMs: Math.max(this.estimateMs(), 100) };

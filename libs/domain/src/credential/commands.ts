@@ -35,7 +35,10 @@ type RefreshFailedData = CredentialEventOf<'credential.refresh-failed.v1'>['data
 /** The caller holds the refresh lock and is about to present the refresh token. */
 export type StartRefresh = {
   readonly type: 'StartRefresh';
-  readonly data: Pick<
+  readonly data: {
+    /** The refresh count the caller saw when it decided: a refresh since then makes this one moot. */
+    readonly knownRefreshCount: number;
+  } & Pick<
     CredentialEventOf<'credential.refresh-started.v1'>['data'],
     'credentialId' | 'refreshId' | 'reason' | 'replica'
   >;

@@ -55,9 +55,12 @@ export const startRefresh = (
       `credential '${credentialId}' has no refresh token; add a new token or log in again`,
     );
   }
+  const { knownRefreshCount, ...startedData } = command.data;
+  // Decided on a state that was behind: a sibling refreshed meanwhile, so there is nothing to do.
+  if (state.refreshCount > knownRefreshCount) return [];
   const started: CredentialEvent = {
     type: 'credential.refresh-started.v1',
-    data: { ...command.data, startedAt: iso(now) },
+    data: { ...startedData, startedAt: iso(now) },
   };
   const orphan = state.refresh.inFlight;
   // The caller holds the lock, so an earlier refresh still "in flight" died with its process.

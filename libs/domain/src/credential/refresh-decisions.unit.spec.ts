@@ -76,6 +76,7 @@ describe('refresh decisions', () => {
             refreshId: REFRESH_ID,
             reason: 'admin',
             replica: 'r1',
+            knownRefreshCount: 0,
           },
         },
         state,
@@ -107,6 +108,7 @@ describe('refresh decisions', () => {
               refreshId: REFRESH_ID,
               reason: 'admin',
               replica: 'r1',
+              knownRefreshCount: 0,
             },
           },
           noRefresh,
@@ -236,6 +238,7 @@ describe('refresh decisions', () => {
             refreshId: REFRESH_ID,
             reason: 'recovery',
             replica: 'r2',
+            knownRefreshCount: 0,
           },
         },
         orphaned,
@@ -287,6 +290,7 @@ describe('refresh decisions', () => {
               refreshId: OTHER_REFRESH_ID,
               reason: 'admin',
               replica: 'r1',
+              knownRefreshCount: 0,
             },
           },
           dead,
@@ -327,5 +331,30 @@ describe('a 401 after a refresh', () => {
       );
     expect(report(NOW - SECOND)).toEqual([]);
     expect(report(NOW + SECOND).map((e) => e.type)).toEqual(['credential.refresh-required.v1']);
+  });
+});
+
+describe('a refresh decided on a state that was behind', () => {
+  it('starts nothing when a sibling refreshed since the caller looked', () => {
+    const refreshedOnce = fold(fold(given(addedEvent()), [started()]), [
+      { type: 'credential.refreshed.v1', data: { ...refreshedData(), refreshedAt: iso(NOW) } },
+    ]);
+    const start = (knownRefreshCount: number) =>
+      decide(
+        {
+          type: 'StartRefresh',
+          data: {
+            credentialId: CREDENTIAL_ID,
+            refreshId: OTHER_REFRESH_ID,
+            reason: 'on-demand',
+            replica: 'r2',
+            knownRefreshCount,
+          },
+        },
+        refreshedOnce,
+        context,
+      );
+    expect(start(0)).toEqual([]);
+    expect(start(1).map((e) => e.type)).toEqual(['credential.refresh-started.v1']);
   });
 });
