@@ -9,6 +9,7 @@ import {
   LeaseRequestSchema,
   MAX_BODY_BYTES,
   OkReplySchema,
+  RefreshCommandSchema,
   ReportRequestSchema,
 } from '@broker/contracts';
 import { CLI_EXAMPLES, renderCliLine } from './examples.js';
@@ -32,7 +33,7 @@ const section = (
     `Subject: \`${subject}\``,
     '',
     ...(request === null ? [] : ['Request body:', '', schemaBlock(request, 'input'), '']),
-    'Reply (or the error reply):',
+    replyLabel,
     '',
     schemaBlock(reply, 'output'),
     '',
@@ -118,7 +119,10 @@ export const renderProtocolDoc = (): string => {
       LeaseReplySchema,
     ),
     section('Report', '<root>.v1.report.<client>', ReportRequestSchema, OkReplySchema),
-    section('Lease notice', '<root>.v1.notice.<client>', null, LeaseNoticeSchema),
+    section('Lease notice', '<root>.v1.notice.<client>', null, LeaseNoticeSchema, 'Body:'),
+    '## Commands (JetStream work queue)',
+    '',
+    section('Refresh command', '<root>.v1.cmd.refresh', null, RefreshCommandSchema, 'Body:'),
     '## Admin verbs',
     '',
     ...verbs,

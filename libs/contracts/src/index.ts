@@ -7,3 +7,4 @@ export * from './views.js';
 export * from './admin.js';
 export * from './parse.js';
 export * from './events/index.js';
+export * from './commands.js';
