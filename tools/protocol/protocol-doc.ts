@@ -26,6 +26,7 @@ const section = (
   subject: string,
   request: z.ZodType | null,
   reply: z.ZodType,
+  replyLabel = 'Reply (or the error reply):',
 ): string =>
   [
     `### ${title}`,
