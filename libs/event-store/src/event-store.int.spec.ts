@@ -206,7 +206,7 @@ it('event store - two replicas migrating a fresh database together apply each mi
     await Promise.all(sources.map((s) => s.initialize()));
     const results = await Promise.all(sources.map((s) => migrate(s)));
     expect(results.flat().sort()).toEqual(MIGRATIONS);
-    expect(results.map((r) => r.length).sort()).toEqual([0, 2]);
+    expect(results.map((r) => r.length).sort()).toEqual([0, MIGRATIONS.length]);
   } finally {
     for (const s of sources) if (s.isInitialized) await s.destroy();
     await fresh.drop();
