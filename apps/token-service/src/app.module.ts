@@ -18,6 +18,7 @@ import { PoolsController } from './pools/pools.controller.js';
 import { ReportController } from './report/report.controller.js';
 import { ReportService } from './report/report.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
+import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import {
   CLOCK,
@@ -81,6 +82,7 @@ export class TokenServiceModule {
         NoticePublisher,
         AuditRetentionService,
         RefreshService,
+        RefreshCommandConsumer,
       ],
     };
   }

@@ -8,6 +8,7 @@ import { loadKeyRing } from '@broker/secrets';
 import { createMicroservice, failedToStart, stopOnSignal } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
+import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
 import { systemClock } from './tokens.js';
@@ -50,6 +51,7 @@ const bootstrap = async (): Promise<void> => {
   app.get(UsageService).start();
   app.get(AuditRetentionService).start();
   app.get(RefreshService).start();
+  await app.get(RefreshCommandConsumer).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
 

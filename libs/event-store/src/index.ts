@@ -8,3 +8,5 @@ export * from './types.js';
 export * from './verify-chain.js';
 export { migrations } from './migrations/index.js';
 export * from './refresh-locks.js';
+export * from './leader-lease.js';
+export * from './credential-projection.js';

@@ -2,3 +2,4 @@ export * from './nats-json.context.js';
 export * from './nats-json.transport.js';
 export * from './connect.js';
 export * from './pass-through.filter.js';
+export * from './jetstream.js';

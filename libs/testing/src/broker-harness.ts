@@ -122,6 +122,15 @@ export class BrokerHarness {
     };
   }
 
+  /** JetStream streams this broker's services created, so that runs leave nothing behind. */
+  private async deleteStreams(): Promise<void> {
+    const prefix = `${this.root.replace(/\./g, '_').toUpperCase()}_`;
+    const jsm = await this.nats.jetstreamManager();
+    for (const stream of await jsm.streams.list().next()) {
+      if (stream.config.name.startsWith(prefix)) await jsm.streams.delete(stream.config.name);
+    }
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all(this.services.map((s) => s.stop()));
     this.services.length = 0;
@@ -129,6 +138,7 @@ export class BrokerHarness {
 
   async destroy(): Promise<void> {
     await this.stopAll();
+    await this.deleteStreams();
     await this.nats.close();
     await this.database?.drop();
   }

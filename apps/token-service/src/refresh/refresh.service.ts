@@ -92,10 +92,16 @@ export class RefreshService implements OnModuleDestroy {
   }
 
   /** Refreshes now, joining a refresh of the same credential already running in this replica. */
-  refresh(credentialId: string, reason: RefreshReason): Promise<RefreshOutcome> {
+  refresh(
+    credentialId: string,
+    reason: RefreshReason,
+    knownRefreshCount?: number,
+  ): Promise<RefreshOutcome> {
     const running = this.running.get(credentialId);
     if (running !== undefined) return running;
-    const work = this.run(credentialId, reason).finally(() => this.running.delete(credentialId));
+    const work = this.run(credentialId, reason, knownRefreshCount).finally(() =>
+      this.running.delete(credentialId),
+    );
     this.running.set(credentialId, work);
     return work;
   }
@@ -128,7 +134,11 @@ export class RefreshService implements OnModuleDestroy {
     return { actor: `refresh:${reason}`, replica: this.config.replicaId, correlationId: refreshId };
   }
 
-  private async run(credentialId: string, reason: RefreshReason): Promise<RefreshOutcome> {
+  private async run(
+    credentialId: string,
+    reason: RefreshReason,
+    knownRefreshCount?: number,
+  ): Promise<RefreshOutcome> {
     const credential = this.state.get(credentialId);
     if (credential === undefined)
       throw new BrokerError('UNKNOWN_CREDENTIAL', `credential '${credentialId}' does not exist`);
@@ -167,7 +177,7 @@ export class RefreshService implements OnModuleDestroy {
             refreshId,
             reason,
             replica: this.config.replicaId,
-            knownRefreshCount: credential.refreshCount,
+            knownRefreshCount: knownRefreshCount ?? credential.refreshCount,
           },
         },
         metadata,

@@ -2,7 +2,6 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import {
   BrokerError,
-  BrokerEventSchema,
   credentialStreamId,
   type CredentialEvent,
   type EventMetadata,
@@ -10,25 +9,21 @@ import {
 import type { RuntimeConfig } from '@broker/config';
 import { poolPolicy } from '@broker/config';
 import {
-  CredentialRegistry,
   decide,
   DEFAULT_HEALTH_POLICY,
   type CredentialCommand,
+  type CredentialRegistry,
   type CredentialState,
 } from '@broker/domain';
 import {
+  CredentialProjection,
   ExpectedVersionConflictError,
-  LOG_START,
   PostgresEventStore,
-  PostgresLogFollower,
-  type EventFeed,
   type InTransaction,
-  type StoredEvent,
 } from '@broker/event-store';
 import { errorMessage, type Logger } from '@broker/observability';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, type Clock } from '../tokens.js';
 
-const CREDENTIAL_STREAM = 'credential-';
 const MAX_CONFLICT_RETRIES = 5;
 
 /**
@@ -37,9 +32,8 @@ const MAX_CONFLICT_RETRIES = 5;
  */
 @Injectable()
 export class CredentialStateService implements OnModuleDestroy {
-  readonly registry = new CredentialRegistry();
   readonly store: PostgresEventStore;
-  private readonly feed: EventFeed;
+  private readonly projection: CredentialProjection;
   private lastFollowError = 0;
 
   constructor(
@@ -49,24 +43,27 @@ export class CredentialStateService implements OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.store = new PostgresEventStore(dataSource);
-    this.feed = new PostgresLogFollower(this.store, {
+    this.projection = new CredentialProjection(this.store, {
       listenUrl: config.databaseUrl,
-      pollIntervalMs: 250,
       onError: (error) => this.followError(error),
     });
   }
 
+  get registry(): CredentialRegistry {
+    return this.projection.registry;
+  }
+
   /** Folds the whole log, then follows it. Resolves once the fold is done. */
   async start(): Promise<void> {
-    await this.feed.start(LOG_START, (events) => this.applyStored(events));
+    await this.projection.start();
     this.logger.info(
-      { credentials: this.registry.size, checkpoint: this.feed.checkpoint },
+      { credentials: this.registry.size, checkpoint: this.projection.checkpoint },
       'log folded',
     );
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.feed.stop();
+    await this.projection.stop();
   }
 
   get(id: string): CredentialState | undefined {
@@ -102,7 +99,7 @@ export class CredentialStateService implements OnModuleDestroy {
           })),
           inTransaction,
         );
-        this.applyStored(stored);
+        this.projection.apply(stored);
         return events;
       } catch (error) {
         if (!(error instanceof ExpectedVersionConflictError)) throw error;
@@ -116,28 +113,8 @@ export class CredentialStateService implements OnModuleDestroy {
   }
 
   /** Reads what other replicas appended to this credential's stream and folds it in. */
-  async catchUpStream(credentialId: string): Promise<void> {
-    const known = this.registry.get(credentialId)?.version ?? 0;
-    this.applyStored(await this.store.readStream(credentialStreamId(credentialId), known));
-  }
-
-  private applyStored(events: readonly StoredEvent[]): void {
-    for (const stored of events) {
-      if (!stored.streamId.startsWith(CREDENTIAL_STREAM)) continue;
-      const parsed = BrokerEventSchema.safeParse({ type: stored.type, data: stored.data });
-      if (!parsed.success) {
-        // Refuse to fold on: a state built past an event we cannot read would be a lie.
-        throw new Error(
-          `cannot read event ${stored.eventId} (${stored.type}) at position ${stored.globalPosition}: ${parsed.error.message}`,
-        );
-      }
-      const result = this.registry.apply(parsed.data, stored.streamVersion);
-      if (result === 'gap') {
-        throw new Error(
-          `event ${stored.eventId} is version ${stored.streamVersion} of ${stored.streamId}, ahead of the state`,
-        );
-      }
-    }
+  catchUpStream(credentialId: string): Promise<void> {
+    return this.projection.catchUpStream(credentialId);
   }
 
   private followError(error: unknown): void {

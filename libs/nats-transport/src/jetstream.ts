@@ -1,0 +1,49 @@
+import { AckPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+
+/** JetStream names may not contain dots: `oauth` → `OAUTH`, `e2e-ab.c` → `E2E-AB_C`. */
+export const streamPrefix = (subjectRoot: string): string => subjectRoot.replace(/\./g, '_').toUpperCase();
+
+export const commandStreamName = (subjectRoot: string): string => `${streamPrefix(subjectRoot)}_CMD`;
+
+/**
+ * The work queue the scheduler writes commands to and the token service takes
+ * them from: each command is delivered to one consumer and removed when acked.
+ * A re-sent command with the same message id inside the window is dropped.
+ */
+export const ensureCommandStream = async (nats: NatsConnection, subjectRoot: string): Promise<string> => {
+  const jsm = await nats.jetstreamManager();
+  const name = commandStreamName(subjectRoot);
+  const config = {
+    name,
+    subjects: [`${subjectRoot}.v1.cmd.>`],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    duplicate_window: nanos(10 * 60_000),
+    max_age: nanos(24 * 3600_000),
+  };
+  try {
+    await jsm.streams.info(name);
+    await jsm.streams.update(name, config);
+  } catch {
+    await jsm.streams.add(config);
+  }
+  return name;
+};
+
+/** A durable pull consumer on the command stream: unacked commands come back after `ackWaitMs`. */
+export const ensureCommandConsumer = async (
+  nats: NatsConnection,
+  subjectRoot: string,
+  durable: string,
+  ackWaitMs: number,
+  maxDeliver: number,
+): Promise<void> => {
+  const jsm = await nats.jetstreamManager();
+  const stream = commandStreamName(subjectRoot);
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: nanos(ackWaitMs),
+    max_deliver: maxDeliver,
+  });
+};
