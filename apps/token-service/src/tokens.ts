@@ -1,14 +1,4 @@
-/** Injection tokens for what the composition root builds before Nest starts. */
-export const CONFIG = Symbol('RuntimeConfig');
-export const LOGGER = Symbol('Logger');
-export const CLOCK = Symbol('Clock');
+/** Injection tokens: the shared ones, and what only the token service holds. */
+export { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, systemClock, type Clock } from '@broker/service-shell';
 export const KEY_RING = Symbol('KeyRing');
-export const DATA_SOURCE = Symbol('DataSource');
-export const NATS = Symbol('NatsConnection');
 export const PROVIDERS = Symbol('ProviderRegistry');
-
-export interface Clock {
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };

@@ -82,6 +82,27 @@ export const CredentialDetailReplySchema = ok({
   metrics: CredentialMetricsSchema,
 });
 export const PoolsStatusReplySchema = ok({ pools: z.array(PoolStatusSchema) });
+export const ScheduleListRequestSchema = z.strictObject({
+  provider: ProviderNameSchema.optional(),
+  pool: PoolNameSchema.optional(),
+});
+export const ScheduleEntrySchema = z.strictObject({
+  credentialId: CredentialIdSchema,
+  provider: ProviderNameSchema,
+  pool: PoolNameSchema,
+  strategy: z.string(),
+  /** Null when the credential is not refreshed (no refresh token, not active). */
+  nextRefreshAt: TimestampSchema.nullable(),
+  reason: z.string(),
+  refreshing: z.boolean(),
+  lastRefreshAt: TimestampSchema.nullable(),
+});
+export const ScheduleListReplySchema = ok({
+  leader: z.strictObject({ holder: z.string(), term: z.number().int(), self: z.boolean() }),
+  schedule: z.array(ScheduleEntrySchema),
+});
+export type ScheduleEntry = z.infer<typeof ScheduleEntrySchema>;
+
 export const AuditLeasesReplySchema = ok({ leases: z.array(AuditLeaseSchema) });
 
 /** Every admin verb: `<root>.v1.admin.<verb>`, its request body and its reply. */
@@ -97,6 +118,8 @@ export const AdminVerbs = {
   'credentials.revoke': { request: RevokeCredentialRequestSchema, reply: CredentialReplySchema },
   'pools.status': { request: PoolsStatusRequestSchema, reply: PoolsStatusReplySchema },
   'audit.leases': { request: AuditLeasesRequestSchema, reply: AuditLeasesReplySchema },
+  /** Answered by the refresh scheduler. */
+  'schedule.list': { request: ScheduleListRequestSchema, reply: ScheduleListReplySchema },
 } as const;
 export type AdminVerb = keyof typeof AdminVerbs;
 export type AdminRequest<V extends AdminVerb> = z.infer<(typeof AdminVerbs)[V]['request']>;

@@ -264,6 +264,7 @@ describe('contracts', () => {
       'credentials.revoke': { id: 'cred-a', reason: 'leaked' },
       'pools.status': { provider: 'gemini-cli' },
       'audit.leases': { credentialId: 'cred-a', limit: 10 },
+      'schedule.list': { provider: 'gemini-cli' },
     };
 
     const validReplies: Record<AdminVerb, Record<string, unknown>> = {
@@ -336,6 +337,22 @@ describe('contracts', () => {
               skipped: [],
             },
             replica: 'token-service-1',
+          },
+        ],
+      },
+      'schedule.list': {
+        ok: true,
+        leader: { holder: 'scheduler-1', term: 3, self: true },
+        schedule: [
+          {
+            credentialId: 'cred-a',
+            provider: 'gemini-cli',
+            pool: 'default',
+            strategy: 'default',
+            nextRefreshAt: NOW_ISO,
+            reason: 'default: 5 min before expiry',
+            refreshing: false,
+            lastRefreshAt: null,
           },
         ],
       },

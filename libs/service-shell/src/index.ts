@@ -1,2 +1,3 @@
 export * from './shutdown.js';
 export * from './microservice.js';
+export * from './tokens.js';

@@ -1,0 +1,12 @@
+/** Injection tokens for what a service's composition root builds before Nest starts. */
+export const CONFIG = Symbol('RuntimeConfig');
+export const LOGGER = Symbol('Logger');
+export const CLOCK = Symbol('Clock');
+export const DATA_SOURCE = Symbol('DataSource');
+export const NATS = Symbol('NatsConnection');
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
