@@ -1,4 +1,12 @@
 /** Injection tokens: the shared ones, and what only the token service holds. */
-export { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, systemClock, type Clock } from '@broker/service-shell';
+export {
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  LOGGER,
+  NATS,
+  systemClock,
+  type Clock,
+} from '@broker/service-shell';
 export const KEY_RING = Symbol('KeyRing');
 export const PROVIDERS = Symbol('ProviderRegistry');

@@ -11,7 +11,12 @@ const RENEW_EVERY_MS = 3_000;
  * of the leader's death. Losing the database means losing the lead at once.
  */
 export class LeadershipKeeper {
-  private current: Leadership = { leading: false, term: 0, holder: 'nobody', expiresAt: new Date(0) };
+  private current: Leadership = {
+    leading: false,
+    term: 0,
+    holder: 'nobody',
+    expiresAt: new Date(0),
+  };
   private timer: NodeJS.Timeout | undefined;
   private readonly lease: LeaderLease;
 
@@ -50,7 +55,9 @@ export class LeadershipKeeper {
       this.current = { ...this.current, leading: false };
       this.logger.warn({ err: errorMessage(error) }, 'cannot reach the leader lease; not leading');
     }
-    if (this.current.leading && !was) this.logger.info({ term: this.current.term, holder: this.holder }, 'leading');
-    if (!this.current.leading && was) this.logger.warn({ leader: this.current.holder }, 'no longer leading');
+    if (this.current.leading && !was)
+      this.logger.info({ term: this.current.term, holder: this.holder }, 'leading');
+    if (!this.current.leading && was)
+      this.logger.warn({ leader: this.current.holder }, 'no longer leading');
   }
 }

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { NatsConnection } from 'nats';
+import type { DataSource } from 'typeorm';
+import type { RuntimeConfig } from '@broker/config';
+import { CredentialProjection, PostgresEventStore } from '@broker/event-store';
+import { errorMessage, type Logger } from '@broker/observability';
+import { pickDue } from '@broker/scheduling';
+import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
+import { LeadershipKeeper } from './leadership.js';
+import { commandFor, commandKey, maxConcurrentFor, plan, type Planned } from './planner.js';
+
+const TICK_MS = 1_000;
+/** A command with no outcome in the log after this long may be sent again. */
+const PENDING_TIMEOUT_MS = 120_000;
+
+/**
+ * Follows the log, plans every credential's next refresh, and, while it leads,
+ * sends the due ones to the token service's work queue within each provider's cap.
+ */
+@Injectable()
+export class SchedulerService implements OnModuleDestroy {
+  private readonly projection: CredentialProjection;
+  readonly leadership: LeadershipKeeper;
+  private readonly pending = new Map<string, { key: string; sentAt: number; provider: string }>();
+  /** Sends per command key: a re-send after a timeout gets a new message id, so it is not deduplicated away. */
+  private readonly sends = new Map<string, number>();
+  private planned: Planned[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+
+  constructor(
+    @Inject(DATA_SOURCE) db: DataSource,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(CONFIG) private readonly config: RuntimeConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.projection = new CredentialProjection(new PostgresEventStore(db), {
+      listenUrl: config.databaseUrl,
+      onError: (error) =>
+        this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
+    });
+    this.leadership = new LeadershipKeeper(db, config.replicaId, logger);
+  }
+
+  async start(): Promise<void> {
+    await this.projection.start();
+    await this.leadership.start();
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    await this.tick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.leadership.stop();
+    await this.projection.stop();
+  }
+
+  /** The current plan, for `schedule.list`. */
+  schedule(): readonly Planned[] {
+    return this.planned;
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = this.clock.now();
+      this.planned = this.projection.registry
+        .all()
+        .map((credential) => plan(credential, this.config.file, now));
+      this.forgetSettled(now);
+      if (this.leadership.leading) await this.sendDue(now);
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, 'scheduling tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** A sent command is settled once the log shows its outcome (or it has waited too long). */
+  private forgetSettled(now: number): void {
+    for (const [id, sent] of this.pending) {
+      const credential = this.projection.registry.get(id);
+      const settled =
+        credential === undefined ||
+        credential.status !== 'active' ||
+        (commandKey(credential) !== sent.key && credential.refresh.inFlight === null);
+      if (settled) this.sends.delete(sent.key);
+      if (settled || now - sent.sentAt > PENDING_TIMEOUT_MS) this.pending.delete(id);
+    }
+  }
+
+  private async sendDue(now: number): Promise<void> {
+    const inFlight: Record<string, number> = {};
+    for (const { credential } of this.planned) {
+      if (credential.refresh.inFlight !== null || this.pending.has(credential.id)) {
+        inFlight[credential.provider] = (inFlight[credential.provider] ?? 0) + 1;
+      }
+    }
+    const candidates = this.planned.filter(
+      (p): p is Planned & { due: NonNullable<Planned['due']> } =>
+        p.due !== null && !this.pending.has(p.credential.id),
+    );
+    const { start } = pickDue(
+      candidates.map((p) => ({
+        id: p.credential.id,
+        provider: p.credential.provider,
+        at: p.due.at,
+      })),
+      inFlight,
+      maxConcurrentFor(this.config.file),
+      now,
+    );
+    const js = this.nats.jetstream();
+    for (const id of start) {
+      const planned = candidates.find((p) => p.credential.id === id);
+      if (planned === undefined) continue;
+      const key = commandKey(planned.credential);
+      const send = this.sends.get(key) ?? 0;
+      this.sends.set(key, send + 1);
+      const command = commandFor(planned, this.config.replicaId, randomUUID(), now);
+      await js.publish(`${this.config.subjectRoot}.v1.cmd.refresh`, JSON.stringify(command), {
+        msgID: `${key}:${send}`,
+      });
+      this.pending.set(id, { key, sentAt: now, provider: planned.credential.provider });
+      this.logger.info(
+        { credentialId: id, reason: command.reason, dueAt: command.dueAt, why: planned.due.reason },
+        'refresh command sent',
+      );
+    }
+  }
+}
