@@ -20,6 +20,7 @@ import { ReportService } from './report/report.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
 import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
+import { EventRelayService } from './relay/event-relay.service.js';
 import {
   CLOCK,
   CONFIG,
@@ -83,6 +84,7 @@ export class TokenServiceModule {
         AuditRetentionService,
         RefreshService,
         RefreshCommandConsumer,
+        EventRelayService,
       ],
     };
   }

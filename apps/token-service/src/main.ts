@@ -10,6 +10,7 @@ import { TokenServiceModule } from './app.module.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
+import { EventRelayService } from './relay/event-relay.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
 import { systemClock } from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
@@ -52,6 +53,7 @@ const bootstrap = async (): Promise<void> => {
   app.get(AuditRetentionService).start();
   app.get(RefreshService).start();
   await app.get(RefreshCommandConsumer).start();
+  app.get(EventRelayService).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
 

@@ -10,3 +10,4 @@ export { migrations } from './migrations/index.js';
 export * from './refresh-locks.js';
 export * from './leader-lease.js';
 export * from './credential-projection.js';
+export * from './checkpoint-store.js';

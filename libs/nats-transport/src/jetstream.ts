@@ -1,16 +1,21 @@
 import { AckPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
 
 /** JetStream names may not contain dots: `oauth` → `OAUTH`, `e2e-ab.c` → `E2E-AB_C`. */
-export const streamPrefix = (subjectRoot: string): string => subjectRoot.replace(/\./g, '_').toUpperCase();
+export const streamPrefix = (subjectRoot: string): string =>
+  subjectRoot.replace(/\./g, '_').toUpperCase();
 
-export const commandStreamName = (subjectRoot: string): string => `${streamPrefix(subjectRoot)}_CMD`;
+export const commandStreamName = (subjectRoot: string): string =>
+  `${streamPrefix(subjectRoot)}_CMD`;
 
 /**
  * The work queue the scheduler writes commands to and the token service takes
  * them from: each command is delivered to one consumer and removed when acked.
  * A re-sent command with the same message id inside the window is dropped.
  */
-export const ensureCommandStream = async (nats: NatsConnection, subjectRoot: string): Promise<string> => {
+export const ensureCommandStream = async (
+  nats: NatsConnection,
+  subjectRoot: string,
+): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = commandStreamName(subjectRoot);
   const config = {
@@ -46,4 +51,32 @@ export const ensureCommandConsumer = async (
     ack_wait: nanos(ackWaitMs),
     max_deliver: maxDeliver,
   });
+};
+
+export const eventStreamName = (subjectRoot: string): string =>
+  `${streamPrefix(subjectRoot)}_EVENTS`;
+
+/**
+ * The stream every committed event is relayed to, under `<root>.v1.events.<type>`.
+ * Message ids are event ids, so a re-publish inside the window is dropped.
+ */
+export const ensureEventStream = async (
+  nats: NatsConnection,
+  subjectRoot: string,
+): Promise<string> => {
+  const jsm = await nats.jetstreamManager();
+  const name = eventStreamName(subjectRoot);
+  const config = {
+    name,
+    subjects: [`${subjectRoot}.v1.events.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    duplicate_window: nanos(10 * 60_000),
+  };
+  try {
+    await jsm.streams.info(name);
+  } catch {
+    await jsm.streams.add(config);
+  }
+  return name;
 };

@@ -1,0 +1,73 @@
+import pg from 'pg';
+import { addCredential, BrokerHarness, waitFor } from '@broker/testing';
+
+/** Positions in the order JetStream holds them, read with an ephemeral consumer from the start. */
+const relayed = async (broker: BrokerHarness): Promise<number[]> => {
+  const stream = `${broker.root.replace(/\./g, '_').toUpperCase()}_EVENTS`;
+  const jsm = await broker.nats.jetstreamManager();
+  const info = await jsm.streams.info(stream).catch(() => undefined);
+  if (info === undefined) return [];
+  const total = info.state.messages;
+  // An ordered consumer: ephemeral, from the first message, in stream order.
+  const consumer = await broker.nats.jetstream().consumers.get(stream);
+  const positions: number[] = [];
+  while (positions.length < total) {
+    const batch = await consumer.fetch({ max_messages: 500, expires: 2000 });
+    let got = 0;
+    for await (const message of batch) {
+      positions.push(Number(message.headers?.get('Broker-Position')));
+      got += 1;
+    }
+    if (got === 0) break;
+  }
+  return positions;
+};
+
+const committed = async (broker: BrokerHarness): Promise<number[]> => {
+  const db = new pg.Client({ connectionString: broker.databaseUrl });
+  await db.connect();
+  const rows = await db.query<{ p: string }>(
+    'SELECT global_position AS p FROM events ORDER BY transaction_id, global_position',
+  );
+  await db.end();
+  return rows.rows.map((r) => Number(r.p));
+};
+
+describe('relay - every committed event on JetStream, in commit order, once', () => {
+  let broker: BrokerHarness;
+  beforeEach(async () => {
+    broker = await BrokerHarness.create();
+  });
+  afterEach(() => broker.destroy());
+
+  it('publishes the log in commit order and survives a crash of the relaying replica without duplicates', async () => {
+    const first = await broker.start();
+    for (const id of ['r1', 'r2', 'r3']) await addCredential(broker, id);
+    for (let i = 0; i < 6; i += 1) {
+      const lease = (await broker.lease('gemini-cli', 'default', 'bot'))['lease'] as {
+        leaseId: string;
+      };
+      await broker.report('bot', { leaseId: lease.leaseId, outcome: 'failure', status: 503 });
+    }
+    await waitFor(
+      'the relay to catch up',
+      async () => (await relayed(broker)).length === (await committed(broker)).length,
+    );
+    expect(await relayed(broker)).toEqual(await committed(broker));
+
+    await first.stop('SIGKILL');
+    broker.services.length = 0;
+    const [a, b] = await Promise.all([broker.start(), broker.start()]);
+    await addCredential(broker, 'r4');
+    await broker.admin('credentials.revoke', { id: 'r1' });
+    await waitFor(
+      'the new relay to catch up',
+      async () => (await relayed(broker)).length === (await committed(broker)).length,
+    );
+    const positions = await relayed(broker);
+    expect(positions).toEqual(await committed(broker));
+    expect(new Set(positions).size).toBe(positions.length);
+    const active = [a, b].filter((s) => s?.lines.some((l) => l.msg === 'relay active'));
+    expect(active).toHaveLength(1);
+  });
+});
