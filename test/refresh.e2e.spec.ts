@@ -65,6 +65,7 @@ describe('token service - refresh against a real OAuth server', () => {
       refreshToken: grant.refreshToken,
       expiresAt: new Date(Date.now() - 1000).toISOString(),
     });
+    await sleep(1000); // every replica folds the new credential within a second
     const deadline = Date.now() + 20_000;
     const tokens = await Promise.all(
       Array.from({ length: 200 }, (_, i) => leaseUntilServed(broker, `client-${i % 7}`, deadline)),

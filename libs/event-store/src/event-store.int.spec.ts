@@ -7,6 +7,7 @@ import { ExpectedVersionConflictError } from './errors.js';
 import { PostgresEventStore } from './event-store.js';
 import { chainHash } from './hash-chain.js';
 import { PostgresLogFollower } from './log-follower.js';
+import { migrations } from './migrations/index.js';
 import {
   checkpointOf,
   LOG_START,
@@ -19,11 +20,7 @@ import { verifyChain } from './verify-chain.js';
 // The `testTimeout` of the int project in jest.config.cjs is not applied per project.
 jest.setTimeout(45_000);
 
-const MIGRATIONS = [
-  'CreateEvents1731000000000',
-  'CreateLeaseAudit1731000000001',
-  'CreateRefreshLocks1731000000002',
-];
+const MIGRATIONS = migrations.map((m) => new m().name);
 
 let db: TestDatabase;
 let dataSource: DataSource;
@@ -185,8 +182,10 @@ it('event store - migrations apply to a fresh database and a second migrate appl
   );
   expect(tables.map((t) => t.table_name)).toEqual([
     'events',
+    'leader_leases',
     'lease_audit',
     'refresh_locks',
+    'relay_checkpoints',
     'schema_migrations',
   ]);
   const recorded = await dataSource.query<{ name: string }[]>(
@@ -205,7 +204,7 @@ it('event store - two replicas migrating a fresh database together apply each mi
     await ensureDatabase(fresh.url);
     await Promise.all(sources.map((s) => s.initialize()));
     const results = await Promise.all(sources.map((s) => migrate(s)));
-    expect(results.flat().sort()).toEqual(MIGRATIONS);
+    expect(results.flat().sort()).toEqual([...MIGRATIONS].sort());
     expect(results.map((r) => r.length).sort()).toEqual([0, MIGRATIONS.length]);
   } finally {
     for (const s of sources) if (s.isInitialized) await s.destroy();
