@@ -1,4 +1,10 @@
-import { addCredential, BrokerHarness, MockOAuthServer, waitFor } from '@broker/testing';
+import {
+  addCredential,
+  BrokerHarness,
+  MockOAuthServer,
+  ServiceProcess,
+  waitFor,
+} from '@broker/testing';
 
 interface ScheduleReply {
   leader: { holder: string; term: number; self: boolean };
@@ -70,6 +76,12 @@ describe('refresh scheduler - proactive refresh', () => {
     expect(Date.parse(later?.nextRefreshAt ?? '')).toBeLessThan(
       Date.now() + 3 * 3600_000 - 15 * 60_000 + 1000,
     );
+
+    const cli = ServiceProcess.start('oauthctl', broker.serviceEnv, ['schedule']);
+    expect((await cli.exited).code).toBe(0);
+    const lines = cli.rawOutput.join('\n');
+    expect(lines).toMatch(/^leader: refresh-scheduler-\d+ \(term \d+\)/);
+    expect(lines).toMatch(/later\s+refresh in \d+ (min|h) \(conservative: 15 min before expiry/);
   });
 
   it('SIGKILL the leading scheduler: the standby leads within 15 s and no refresh reaches the server twice', async () => {

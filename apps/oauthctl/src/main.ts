@@ -5,6 +5,7 @@ import { ProviderRegistry } from '@broker/providers';
 import { BrokerClient } from './broker-client.js';
 import { importFiles } from './commands/import.js';
 import { login } from './commands/login.js';
+import { formatScheduleEntry, type ScheduleListReply } from './commands/schedule.js';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -99,6 +100,26 @@ program
         credential: { expiresAt: string };
       };
       print(`[ok] ${id} refreshed (expires ${reply.credential.expiresAt})`);
+    });
+  });
+
+program
+  .command('schedule')
+  .description('next refresh per account, its strategy and why (from the refresh scheduler)')
+  .option('--provider <name>', 'only this provider')
+  .option('--json', 'print the reply as JSON')
+  .action(async (options: { provider?: string; json?: boolean }) => {
+    await withBroker(async (broker) => {
+      const reply = (await broker.admin(
+        'schedule.list',
+        options.provider === undefined ? {} : { provider: options.provider },
+      )) as unknown as ScheduleListReply;
+      if (options.json === true) {
+        print(JSON.stringify(reply, null, 2));
+        return;
+      }
+      print(`leader: ${reply.leader.holder} (term ${reply.leader.term})`);
+      for (const entry of reply.schedule) print(formatScheduleEntry(entry, Date.now()));
     });
   });
 
