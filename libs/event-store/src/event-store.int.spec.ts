@@ -742,3 +742,32 @@ describe('hash chain verification', () => {
     expect(gap.ok ? undefined : gap.event.eventId).toBe(more[1]?.eventId);
   });
 });
+
+it('event store - commit order compares transaction ids as numbers, not as text (99 before 100)', async () => {
+  const fresh = await createTestDatabase('es_order');
+  const source = await createDataSource({ url: fresh.url }).initialize();
+  try {
+    await migrate(source);
+    // Ids on either side of a digit boundary: as text '100' sorts before '99'.
+    for (const [tx, stream] of [
+      ['100', 'order-b'],
+      ['99', 'order-a'],
+    ] as const) {
+      await source.query(
+        `INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata, recorded_at, transaction_id, hash)
+         VALUES ($1, $2, 1, 'Tick', '{}', '{}', now(), $3::xid8, 'x')`,
+        [randomUUID(), stream, tx],
+      );
+    }
+    const read = await new PostgresEventStore(source).readAll(LOG_START);
+    expect(read.map((e) => e.transactionId)).toEqual(['99', '100']);
+    const next = await new PostgresEventStore(source).readAll({
+      transactionId: '99',
+      globalPosition: read[0]!.globalPosition,
+    });
+    expect(next.map((e) => e.streamId)).toEqual(['order-b']);
+  } finally {
+    await source.destroy();
+    await fresh.drop();
+  }
+});
