@@ -7,7 +7,7 @@ import {
   createMicroservice,
   failedToStart,
   stopOnSignal,
-  systemClock,
+  serviceClock,
 } from '@broker/service-shell';
 import { SchedulerService } from './schedule/scheduler.service.js';
 import { RefreshSchedulerModule } from './scheduler.module.js';
@@ -22,9 +22,10 @@ const bootstrap = async (): Promise<void> => {
   await migrate(dataSource);
   const nats = await connectNats(config, SERVICE);
   await ensureCommandStream(nats, config.subjectRoot);
+  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const app = await createMicroservice({
     service: SERVICE,
-    module: RefreshSchedulerModule.with({ config, logger, clock: systemClock, dataSource, nats }),
+    module: RefreshSchedulerModule.with({ config, logger, clock, dataSource, nats }),
     config,
     logger,
     nats,

@@ -5,14 +5,18 @@ import { connectNats } from '@broker/nats-transport';
 import { createLogger } from '@broker/observability';
 import { ProviderRegistry } from '@broker/providers';
 import { loadKeyRing } from '@broker/secrets';
-import { createMicroservice, failedToStart, stopOnSignal } from '@broker/service-shell';
+import {
+  createMicroservice,
+  failedToStart,
+  serviceClock,
+  stopOnSignal,
+} from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { EventRelayService } from './relay/event-relay.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
-import { systemClock } from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
 
 const SERVICE = 'token-service';
@@ -33,12 +37,13 @@ const bootstrap = async (): Promise<void> => {
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   const nats = await connectNats(config, SERVICE);
 
+  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const app = await createMicroservice({
     service: SERVICE,
     module: TokenServiceModule.with({
       config,
       logger,
-      clock: systemClock,
+      clock,
       keyRing,
       dataSource,
       nats,

@@ -10,7 +10,7 @@ import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/se
 import { LeadershipKeeper } from './leadership.js';
 import { commandFor, commandKey, maxConcurrentFor, plan, type Planned } from './planner.js';
 
-const TICK_MS = 1_000;
+const TICK_MS = 250;
 /** A command with no outcome in the log after this long may be sent again. */
 const PENDING_TIMEOUT_MS = 120_000;
 
