@@ -53,6 +53,20 @@ export const ListCredentialsRequestSchema = z.strictObject({
 });
 export const GetCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
 export const RefreshCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
+export const RotateCredentialRequestSchema = z.strictObject({
+  id: CredentialIdSchema,
+  /** The new account, as `credentials.add` takes it; it joins the old one's provider and pool. */
+  successor: AddCredentialRequestSchema.omit({ provider: true, pool: true }).extend({
+    provider: ProviderNameSchema.optional(),
+    pool: PoolNameSchema.optional(),
+  }),
+  /** How long both serve; the pool's `rotation.graceDays` (1) by default. */
+  graceDays: z.number().min(0).max(365).optional(),
+});
+export const DecommissionCredentialRequestSchema = z.strictObject({
+  id: CredentialIdSchema,
+  reason: z.string().min(1).max(500).optional(),
+});
 export const RevokeCredentialRequestSchema = z.strictObject({
   id: CredentialIdSchema,
   reason: z.string().min(1).max(500).optional(),
@@ -75,6 +89,10 @@ export const CredentialImportReplySchema = ok({
   /** What the file could not give, e.g. no refresh token: the account stops working at expiry. */
   warnings: z.array(z.string()),
 });
+export const RotateReplySchema = ok({
+  credential: CredentialViewSchema,
+  successor: CredentialViewSchema,
+});
 export const CredentialListReplySchema = ok({ credentials: z.array(CredentialViewSchema) });
 export const CredentialDetailReplySchema = ok({
   credential: CredentialViewSchema,
@@ -96,6 +114,8 @@ export const ScheduleEntrySchema = z.strictObject({
   reason: z.string(),
   refreshing: z.boolean(),
   lastRefreshAt: TimestampSchema.nullable(),
+  /** When the pool's rotation interval makes the credential due for replacement, if it has one. */
+  rotationDueAt: TimestampSchema.nullable(),
 });
 export const ScheduleListReplySchema = ok({
   leader: z.strictObject({ holder: z.string(), term: z.number().int(), self: z.boolean() }),
@@ -115,6 +135,11 @@ export const AdminVerbs = {
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
   'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },
+  'credentials.rotate': { request: RotateCredentialRequestSchema, reply: RotateReplySchema },
+  'credentials.decommission': {
+    request: DecommissionCredentialRequestSchema,
+    reply: CredentialReplySchema,
+  },
   'credentials.revoke': { request: RevokeCredentialRequestSchema, reply: CredentialReplySchema },
   'pools.status': { request: PoolsStatusRequestSchema, reply: PoolsStatusReplySchema },
   'audit.leases': { request: AuditLeasesRequestSchema, reply: AuditLeasesReplySchema },

@@ -17,3 +17,13 @@ export const RefreshCommandSchema = z.strictObject({
   issuedBy: z.string(),
 });
 export type RefreshCommand = z.infer<typeof RefreshCommandSchema>;
+
+/** `<root>.v1.cmd.decommission`: a rotated credential's grace period is over. */
+export const DecommissionCommandSchema = z.strictObject({
+  commandId: z.uuid(),
+  credentialId: CredentialIdSchema,
+  reason: z.string(),
+  issuedAt: TimestampSchema,
+  issuedBy: z.string(),
+});
+export type DecommissionCommand = z.infer<typeof DecommissionCommandSchema>;

@@ -10,3 +10,4 @@ export * from './usage/usage-window.js';
 export * from './views/credential-views.js';
 export * from './import/token-files.js';
 export * from './credential/refresh-decisions.js';
+export * from './credential/rotation-decisions.js';

@@ -9,6 +9,7 @@ const entry = {
   reason: 'default: 5 min before expiry',
   refreshing: false,
   lastRefreshAt: null,
+  rotationDueAt: null,
 };
 
 describe('oauthctl schedule', () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RefreshCommand, ScheduleEntry } from '@broker/contracts';
 import type { BrokerConfigFile } from '@broker/config';
 import type { CredentialState } from '@broker/domain';
+import { rotationDueAt } from '@broker/domain';
 import { dueInputOf, dueTime, resolveStrategy, usageSignals, type Due } from '@broker/scheduling';
 
 export const DEFAULT_MAX_CONCURRENT_REFRESHES = 10;
@@ -9,6 +10,8 @@ export const DEFAULT_MAX_CONCURRENT_REFRESHES = 10;
 export interface Planned {
   readonly credential: CredentialState;
   readonly due: Due | null;
+  /** When the pool's rotation interval runs out for this credential, if the pool rotates. */
+  readonly rotationDueAt: number | null;
 }
 
 /** A stable number in [0, 1) per credential and refresh: its jitter, the same on every tick and replica. */
@@ -23,6 +26,11 @@ export const plan = (credential: CredentialState, file: BrokerConfigFile, now: n
     totals: credential.usage,
     windowMs: Math.max(now - credential.addedAt, 60_000),
   });
+  const interval = pool?.rotation?.intervalDays;
+  const rotationDue =
+    interval === undefined || credential.status !== 'active'
+      ? null
+      : rotationDueAt(credential, interval);
   const due = dueTime(
     dueInputOf(credential),
     strategy,
@@ -30,7 +38,7 @@ export const plan = (credential: CredentialState, file: BrokerConfigFile, now: n
     now,
     jitterUnitOf(credential.id, credential.refreshCount),
   );
-  return { credential, due };
+  return { credential, due, rotationDueAt: rotationDue };
 };
 
 /** The cap on refreshes in flight per provider: the smallest any of its pools asks for. */
@@ -72,7 +80,11 @@ export const commandFor = (
 export const commandKey = (credential: CredentialState): string =>
   `${credential.id}:${credential.refreshCount}:${credential.refresh.consecutiveFailures}`;
 
-export const scheduleEntry = ({ credential, due }: Planned): ScheduleEntry => ({
+export const scheduleEntry = ({
+  credential,
+  due,
+  rotationDueAt: rotation,
+}: Planned): ScheduleEntry => ({
   credentialId: credential.id,
   provider: credential.provider,
   pool: credential.pool,
@@ -89,4 +101,5 @@ export const scheduleEntry = ({ credential, due }: Planned): ScheduleEntry => ({
   refreshing: credential.refresh.inFlight !== null,
   lastRefreshAt:
     credential.lastRefreshAt === null ? null : new Date(credential.lastRefreshAt).toISOString(),
+  rotationDueAt: rotation === null ? null : new Date(rotation).toISOString(),
 });

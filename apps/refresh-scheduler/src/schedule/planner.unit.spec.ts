@@ -41,7 +41,7 @@ describe('scheduler planner', () => {
     expect(planned.due?.strategy).toBe('conservative');
     expect(planned.due?.at).toBeLessThanOrEqual(NOW);
     const command = commandFor(
-      { credential, due: planned.due! },
+      { credential, due: planned.due!, rotationDueAt: null },
       'scheduler-1',
       '8a1f0f2e-1b2c-4d3e-8f40-5a6b7c8d9e0f',
       NOW,

@@ -197,6 +197,32 @@ export const CredentialRefreshOutcomeUnknownV1 = z.strictObject({
   data: z.strictObject({ ...credential, refreshId: z.uuid(), detectedBy: z.string() }),
 });
 
+/** The credential is older than its pool's rotation interval: time to add a successor. */
+export const CredentialRotationDueV1 = z.strictObject({
+  type: z.literal('credential.rotation-due.v1'),
+  data: z.strictObject({
+    ...credential,
+    intervalDays: z.number().positive(),
+    dueAt: TimestampSchema,
+  }),
+});
+
+/** A successor was added; both serve until the grace period ends. */
+export const CredentialRotatedV1 = z.strictObject({
+  type: z.literal('credential.rotated.v1'),
+  data: z.strictObject({
+    ...credential,
+    successorId: CredentialIdSchema,
+    graceUntil: TimestampSchema,
+  }),
+});
+
+/** Out of rotation for good: no lease returns it again. */
+export const CredentialDecommissionedV1 = z.strictObject({
+  type: z.literal('credential.decommissioned.v1'),
+  data: z.strictObject({ ...credential, reason: z.string() }),
+});
+
 export const CredentialEventSchema = z.discriminatedUnion('type', [
   CredentialAddedV1,
   CredentialFailureRecordedV1,
@@ -211,6 +237,9 @@ export const CredentialEventSchema = z.discriminatedUnion('type', [
   CredentialRefreshFailedV1,
   CredentialReauthRequiredV1,
   CredentialRefreshOutcomeUnknownV1,
+  CredentialRotationDueV1,
+  CredentialRotatedV1,
+  CredentialDecommissionedV1,
 ]);
 export type CredentialEvent = z.infer<typeof CredentialEventSchema>;
 export type CredentialEventType = CredentialEvent['type'];

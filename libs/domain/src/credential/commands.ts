@@ -75,5 +75,26 @@ export type MarkRefreshOutcomeUnknown = {
 export type RefreshCommand =
   StartRefresh | CompleteRefresh | FailRefresh | MarkRefreshOutcomeUnknown;
 
+export type MarkRotationDue = {
+  readonly type: 'MarkRotationDue';
+  readonly data: CredentialEventOf<'credential.rotation-due.v1'>['data'];
+};
+
+export type RotateCredential = {
+  readonly type: 'RotateCredential';
+  readonly data: {
+    readonly credentialId: string;
+    readonly successorId: string;
+    readonly graceMs: number;
+  };
+};
+
+export type DecommissionCredential = {
+  readonly type: 'DecommissionCredential';
+  readonly data: CredentialEventOf<'credential.decommissioned.v1'>['data'];
+};
+
+export type RotationCommand = MarkRotationDue | RotateCredential | DecommissionCredential;
+
 export type CredentialCommand =
-  AddCredential | RevokeCredential | RecordOutcome | RecordUsage | RefreshCommand;
+  AddCredential | RevokeCredential | RecordOutcome | RecordUsage | RefreshCommand | RotationCommand;

@@ -7,6 +7,7 @@ import type {
   RevokeCredential,
 } from './commands.js';
 import { backoffFor, cooldownFor, type HealthPolicy } from './health-policy.js';
+import { decommission, markRotationDue, rotate } from './rotation-decisions.js';
 import {
   completeRefresh,
   failRefresh,
@@ -179,6 +180,12 @@ export const decide = (
       return failRefresh(command, mustExist(state, command.data.credentialId), context.now);
     case 'MarkRefreshOutcomeUnknown':
       return markOutcomeUnknown(command, mustExist(state, command.data.credentialId));
+    case 'MarkRotationDue':
+      return markRotationDue(command, mustExist(state, command.data.credentialId));
+    case 'RotateCredential':
+      return rotate(command, mustExist(state, command.data.credentialId), context.now);
+    case 'DecommissionCredential':
+      return decommission(command, mustExist(state, command.data.credentialId));
     default: {
       const unhandled: never = command;
       throw new Error(`decide: unhandled command ${JSON.stringify(unhandled)}`);

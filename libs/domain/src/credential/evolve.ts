@@ -3,6 +3,7 @@ import {
   HEALTHY,
   NO_REFRESH,
   NO_USAGE,
+  NOT_ROTATING,
   type CredentialState,
   type CredentialUsageTotals,
 } from './state.js';
@@ -69,6 +70,7 @@ export const evolve = (
       refreshCount: 0,
       health: HEALTHY,
       refresh: NO_REFRESH,
+      rotation: NOT_ROTATING,
       usage: NO_USAGE,
     };
   }
@@ -162,6 +164,19 @@ export const evolve = (
         statusReason: event.data.reason,
         refresh: { ...state.refresh, inFlight: null, lastError: event.data.error },
       };
+    case 'credential.rotation-due.v1':
+      return { ...state, rotation: { ...state.rotation, dueAt: at(event.data.dueAt) } };
+    case 'credential.rotated.v1':
+      return {
+        ...state,
+        rotation: {
+          ...state.rotation,
+          successorId: event.data.successorId,
+          graceUntil: at(event.data.graceUntil),
+        },
+      };
+    case 'credential.decommissioned.v1':
+      return { ...state, status: 'decommissioned', statusReason: event.data.reason };
     case 'credential.refresh-outcome-unknown.v1':
       return { ...state, refresh: { ...state.refresh, inFlight: null, outcomeUnknown: true } };
     default: {

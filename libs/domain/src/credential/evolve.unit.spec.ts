@@ -18,7 +18,7 @@ import {
   usageRecordedEvent,
 } from '../testing/fixtures.js';
 import { evolve, evolveAt } from './evolve.js';
-import { HEALTHY, NO_REFRESH, NO_USAGE } from './state.js';
+import { HEALTHY, NO_REFRESH, NO_USAGE, NOT_ROTATING } from './state.js';
 
 describe('evolve', () => {
   describe('given no stream yet', () => {
@@ -54,6 +54,7 @@ describe('evolve', () => {
         refreshCount: 0,
         health: HEALTHY,
         refresh: NO_REFRESH,
+        rotation: NOT_ROTATING,
         usage: NO_USAGE,
       });
     });

@@ -53,6 +53,20 @@ export const NO_REFRESH: CredentialRefreshState = {
   outcomeUnknown: false,
 };
 
+export interface CredentialRotationState {
+  /** When the pool's interval said this credential should be replaced, once noticed. */
+  readonly dueAt: number | null;
+  readonly successorId: string | null;
+  /** Until when the old credential keeps serving beside its successor. */
+  readonly graceUntil: number | null;
+}
+
+export const NOT_ROTATING: CredentialRotationState = {
+  dueAt: null,
+  successorId: null,
+  graceUntil: null,
+};
+
 /** A credential as folded from its stream. Times are epoch milliseconds. */
 export interface CredentialState {
   readonly id: string;
@@ -77,6 +91,7 @@ export interface CredentialState {
   readonly refreshCount: number;
   readonly health: CredentialHealthState;
   readonly refresh: CredentialRefreshState;
+  readonly rotation: CredentialRotationState;
   readonly usage: CredentialUsageTotals;
 }
 

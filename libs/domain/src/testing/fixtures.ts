@@ -14,6 +14,7 @@ import {
   HEALTHY,
   NO_REFRESH,
   NO_USAGE,
+  NOT_ROTATING,
   type CredentialHealthState,
   type CredentialState,
   type CredentialUsageTotals,
@@ -197,6 +198,7 @@ export const credential = (overrides: CredentialOverrides = {}): CredentialState
     ...rest,
     health: { ...HEALTHY, ...health },
     refresh: { ...NO_REFRESH, ...refresh },
+    rotation: NOT_ROTATING,
     usage: { ...NO_USAGE, ...usage },
   };
 };
