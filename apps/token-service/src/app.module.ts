@@ -18,7 +18,7 @@ import { PoolsController } from './pools/pools.controller.js';
 import { ReportController } from './report/report.controller.js';
 import { ReportService } from './report/report.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
-import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
+import { CommandConsumer } from './commands/command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { EventRelayService } from './relay/event-relay.service.js';
 import {
@@ -83,7 +83,7 @@ export class TokenServiceModule {
         NoticePublisher,
         AuditRetentionService,
         RefreshService,
-        RefreshCommandConsumer,
+        CommandConsumer,
         EventRelayService,
       ],
     };

@@ -13,7 +13,7 @@ import {
 } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
-import { RefreshCommandConsumer } from './commands/refresh-command.consumer.js';
+import { CommandConsumer } from './commands/command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { EventRelayService } from './relay/event-relay.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
@@ -57,7 +57,7 @@ const bootstrap = async (): Promise<void> => {
   app.get(UsageService).start();
   app.get(AuditRetentionService).start();
   app.get(RefreshService).start();
-  await app.get(RefreshCommandConsumer).start();
+  await app.get(CommandConsumer).start();
   app.get(EventRelayService).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');

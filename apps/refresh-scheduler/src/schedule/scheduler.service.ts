@@ -3,7 +3,13 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
-import { CredentialProjection, PostgresEventStore } from '@broker/event-store';
+import { credentialStreamId } from '@broker/contracts';
+import { decide, DEFAULT_HEALTH_POLICY, type CredentialState } from '@broker/domain';
+import {
+  CredentialProjection,
+  ExpectedVersionConflictError,
+  PostgresEventStore,
+} from '@broker/event-store';
 import { errorMessage, type Logger } from '@broker/observability';
 import { pickDue } from '@broker/scheduling';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
@@ -21,6 +27,8 @@ const PENDING_TIMEOUT_MS = 120_000;
 @Injectable()
 export class SchedulerService implements OnModuleDestroy {
   private readonly projection: CredentialProjection;
+  private readonly store: PostgresEventStore;
+  private readonly decommissionsSent = new Set<string>();
   readonly leadership: LeadershipKeeper;
   private readonly pending = new Map<string, { key: string; sentAt: number; provider: string }>();
   /** Sends per command key: a re-send after a timeout gets a new message id, so it is not deduplicated away. */
@@ -36,7 +44,8 @@ export class SchedulerService implements OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.projection = new CredentialProjection(new PostgresEventStore(db), {
+    this.store = new PostgresEventStore(db);
+    this.projection = new CredentialProjection(this.store, {
       listenUrl: config.databaseUrl,
       onError: (error) =>
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
@@ -71,7 +80,10 @@ export class SchedulerService implements OnModuleDestroy {
         .all()
         .map((credential) => plan(credential, this.config.file, now));
       this.forgetSettled(now);
-      if (this.leadership.leading) await this.sendDue(now);
+      if (this.leadership.leading) {
+        await this.sendDue(now);
+        await this.rotate(now);
+      }
     } catch (error) {
       this.logger.warn({ err: errorMessage(error) }, 'scheduling tick failed');
     } finally {
@@ -89,6 +101,88 @@ export class SchedulerService implements OnModuleDestroy {
         (commandKey(credential) !== sent.key && credential.refresh.inFlight === null);
       if (settled) this.sends.delete(sent.key);
       if (settled || now - sent.sentAt > PENDING_TIMEOUT_MS) this.pending.delete(id);
+    }
+  }
+
+  /**
+   * Rotation: a credential past its pool's interval is due (an event, once);
+   * one whose grace period after a successor has ended is decommissioned.
+   */
+  private async rotate(now: number): Promise<void> {
+    for (const { credential, rotationDueAt } of this.planned) {
+      if (credential.status !== 'active') continue;
+      const { rotation } = credential;
+      if (
+        rotationDueAt !== null &&
+        now >= rotationDueAt &&
+        rotation.dueAt === null &&
+        rotation.successorId === null
+      ) {
+        const interval =
+          this.config.file.pools?.[`${credential.provider}/${credential.pool}`]?.rotation
+            ?.intervalDays ?? 0;
+        await this.append(credential, {
+          type: 'MarkRotationDue',
+          data: {
+            credentialId: credential.id,
+            intervalDays: interval,
+            dueAt: new Date(rotationDueAt).toISOString(),
+          },
+        });
+        this.logger.info({ credentialId: credential.id, intervalDays: interval }, 'rotation due');
+      }
+      const auto =
+        this.config.file.pools?.[`${credential.provider}/${credential.pool}`]?.rotation
+          ?.autoDecommission ?? true;
+      if (
+        auto &&
+        rotation.graceUntil !== null &&
+        now >= rotation.graceUntil &&
+        !this.decommissionsSent.has(credential.id)
+      ) {
+        const command = {
+          commandId: randomUUID(),
+          credentialId: credential.id,
+          reason: `rotated to '${rotation.successorId ?? ''}'; grace period over`,
+          issuedAt: new Date(now).toISOString(),
+          issuedBy: this.config.replicaId,
+        };
+        await this.nats
+          .jetstream()
+          .publish(`${this.config.subjectRoot}.v1.cmd.decommission`, JSON.stringify(command), {
+            msgID: `${credential.id}:decommission`,
+          });
+        this.decommissionsSent.add(credential.id);
+        this.logger.info(
+          { credentialId: credential.id, successorId: rotation.successorId },
+          'decommission command sent',
+        );
+      }
+    }
+  }
+
+  /** Appends what the domain decides, once; a conflict is tried again on the next tick. */
+  private async append(
+    credential: CredentialState,
+    command: Parameters<typeof decide>[0],
+  ): Promise<void> {
+    const events = decide(command, credential, {
+      now: this.clock.now(),
+      policy: DEFAULT_HEALTH_POLICY,
+    });
+    try {
+      const stored = await this.store.append(
+        credentialStreamId(credential.id),
+        credential.version,
+        events.map((e) => ({
+          type: e.type,
+          data: e.data,
+          metadata: { actor: 'refresh-scheduler', replica: this.config.replicaId },
+        })),
+      );
+      this.projection.apply(stored);
+    } catch (error) {
+      if (!(error instanceof ExpectedVersionConflictError)) throw error;
     }
   }
 

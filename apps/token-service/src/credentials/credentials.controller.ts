@@ -32,6 +32,17 @@ export class CredentialsController {
     return this.credentials.refresh(parseBody(AdminVerbs['credentials.refresh'].request, body).id);
   }
 
+  @MessagePattern(SubjectPatterns.admin('credentials.rotate'))
+  rotate(@Payload() body: unknown): Promise<AdminReply<'credentials.rotate'>> {
+    return this.credentials.rotate(parseBody(AdminVerbs['credentials.rotate'].request, body));
+  }
+
+  @MessagePattern(SubjectPatterns.admin('credentials.decommission'))
+  decommission(@Payload() body: unknown): Promise<AdminReply<'credentials.decommission'>> {
+    const request = parseBody(AdminVerbs['credentials.decommission'].request, body);
+    return this.credentials.decommission(request.id, request.reason);
+  }
+
   @MessagePattern(SubjectPatterns.admin('credentials.revoke'))
   revoke(@Payload() body: unknown): Promise<AdminReply<'credentials.revoke'>> {
     const request = parseBody(AdminVerbs['credentials.revoke'].request, body);

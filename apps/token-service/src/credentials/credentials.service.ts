@@ -4,11 +4,13 @@ import {
   BrokerError,
   type AddCredentialRequest,
   type AdminReply,
+  type AdminRequest,
   type EventMetadata,
   type ImportCredentialRequest,
 } from '@broker/contracts';
 import type { RuntimeConfig } from '@broker/config';
 import {
+  DAY_MS,
   importTokenFile,
   toCredentialView,
   toHealthView,
@@ -243,6 +245,80 @@ export class CredentialsService {
     return { status: 'busy' as const, retryAfterMs: 1000 };
   }
 
+  /** Adds the successor to the same pool; both serve until the grace period ends. */
+  async rotate(
+    request: AdminRequest<'credentials.rotate'>,
+  ): Promise<AdminReply<'credentials.rotate'>> {
+    const old = this.mustGet(request.id);
+    const { successor } = request;
+    if (
+      (successor.provider ?? old.provider) !== old.provider ||
+      (successor.pool ?? old.pool) !== old.pool
+    ) {
+      throw new BrokerError(
+        'INVALID_REQUEST',
+        `successor: must join ${old.provider}/${old.pool}, the pool of '${old.id}'`,
+      );
+    }
+    const added = await this.add({ ...successor, provider: old.provider, pool: old.pool });
+    const graceDays =
+      request.graceDays ??
+      this.config.file.pools?.[`${old.provider}/${old.pool}`]?.rotation?.graceDays ??
+      1;
+    await this.state.execute(
+      old.id,
+      {
+        type: 'RotateCredential',
+        data: {
+          credentialId: old.id,
+          successorId: added.credential.id,
+          graceMs: graceDays * DAY_MS,
+        },
+      },
+      this.metadata,
+    );
+    this.logger.info(
+      { credentialId: old.id, successorId: added.credential.id, graceDays },
+      'credential rotated',
+    );
+    return {
+      ok: true,
+      credential: toCredentialView(this.mustGet(old.id), this.clock.now()),
+      successor: added.credential,
+    };
+  }
+
+  /** Takes a credential out of rotation for good, and tells the clients holding its leases. */
+  async decommission(
+    id: string,
+    reason: string | undefined,
+  ): Promise<AdminReply<'credentials.decommission'>> {
+    const why = reason ?? 'decommissioned by an operator';
+    const events = await this.state.execute(
+      id,
+      { type: 'DecommissionCredential', data: { credentialId: id, reason: why } },
+      this.metadata,
+    );
+    if (events.length > 0) await this.notifyWithdrawn(id, why);
+    return { ok: true, credential: toCredentialView(this.mustGet(id), this.clock.now()) };
+  }
+
+  private async notifyWithdrawn(id: string, why: string): Promise<void> {
+    try {
+      const clients = await this.notices.credentialWithdrawn(id, why);
+      this.logger.info(
+        { credentialId: id, clientsNotified: clients, reason: why },
+        'credential withdrawn',
+      );
+    } catch (error) {
+      // The withdrawal stands; clients still learn at their next lease or failure.
+      this.logger.warn(
+        { credentialId: id, err: errorMessage(error) },
+        'credential withdrawn but lease notices not sent',
+      );
+    }
+  }
+
   async revoke(id: string, reason: string | undefined): Promise<AdminReply<'credentials.revoke'>> {
     const why = reason ?? 'revoked by an operator';
     const events = await this.state.execute(
@@ -250,18 +326,7 @@ export class CredentialsService {
       { type: 'RevokeCredential', data: { credentialId: id, reason: why } },
       this.metadata,
     );
-    if (events.length > 0) {
-      try {
-        const clients = await this.notices.credentialWithdrawn(id, why);
-        this.logger.info({ credentialId: id, clientsNotified: clients }, 'credential revoked');
-      } catch (error) {
-        // The revocation stands; clients still learn at their next lease or failure.
-        this.logger.warn(
-          { credentialId: id, err: errorMessage(error) },
-          'credential revoked but lease notices not sent',
-        );
-      }
-    }
+    if (events.length > 0) await this.notifyWithdrawn(id, why);
     return { ok: true, credential: toCredentialView(this.mustGet(id), this.clock.now()) };
   }
 

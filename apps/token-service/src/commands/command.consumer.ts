@@ -1,0 +1,106 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import { DecommissionCommandSchema, describeIssues, RefreshCommandSchema } from '@broker/contracts';
+import type { RuntimeConfig } from '@broker/config';
+import {
+  commandStreamName,
+  ensureCommandConsumer,
+  ensureCommandStream,
+} from '@broker/nats-transport';
+import { errorMessage, type Logger } from '@broker/observability';
+import { CredentialsService } from '../credentials/credentials.service.js';
+import { RefreshService } from '../refresh/refresh.service.js';
+import { CONFIG, LOGGER, NATS } from '../tokens.js';
+
+const DURABLE = 'token-service';
+const MAX_DELIVER = 5;
+const ACK_WAIT_MS = 90_000;
+const RETRY_DELAY_MS = 5_000;
+
+/**
+ * Takes the scheduler's commands (refresh, decommission) from the JetStream work
+ * queue (one durable consumer shared by every replica) and executes them. A
+ * command run twice is a no-op: the refresh lock and the refresh count it
+ * carries, or the credential already being decommissioned, see to it.
+ */
+@Injectable()
+export class CommandConsumer implements OnModuleDestroy {
+  private messages: ConsumerMessages | undefined;
+
+  constructor(
+    private readonly refresher: RefreshService,
+    private readonly credentials: CredentialsService,
+    @Inject(NATS) private readonly nats: NatsConnection,
+    @Inject(CONFIG) private readonly config: RuntimeConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const root = this.config.subjectRoot;
+    await ensureCommandStream(this.nats, root);
+    await ensureCommandConsumer(this.nats, root, DURABLE, ACK_WAIT_MS, MAX_DELIVER);
+    const consumer = await this.nats.jetstream().consumers.get(commandStreamName(root), DURABLE);
+    this.messages = await consumer.consume({ max_messages: 16 });
+    void this.loop(this.messages);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.messages?.close();
+  }
+
+  private async loop(messages: ConsumerMessages): Promise<void> {
+    for await (const message of messages) void this.handle(message);
+  }
+
+  private async handle(message: JsMsg): Promise<void> {
+    let body: unknown;
+    try {
+      body = message.json();
+    } catch {
+      body = undefined;
+    }
+    const verb = message.subject.slice(`${this.config.subjectRoot}.v1.cmd.`.length);
+    try {
+      if (verb === 'refresh') await this.refresh(body, message);
+      else if (verb === 'decommission') await this.decommission(body, message);
+      else this.refuse(message, `no command '${verb}'`);
+    } catch (error) {
+      this.logger.warn(
+        {
+          subject: message.subject,
+          err: errorMessage(error),
+          delivery: message.info.redeliveryCount,
+        },
+        'command failed; redelivering',
+      );
+      if (message.info.redeliveryCount >= MAX_DELIVER) message.term();
+      else message.nak(RETRY_DELAY_MS);
+    }
+  }
+
+  /** A poison message: redelivering it cannot help. */
+  private refuse(message: JsMsg, problem: string): void {
+    this.logger.error({ subject: message.subject, problem }, 'command refused');
+    message.term();
+  }
+
+  private async refresh(body: unknown, message: JsMsg): Promise<void> {
+    const command = RefreshCommandSchema.safeParse(body);
+    if (!command.success) return this.refuse(message, describeIssues(command.error));
+    const { credentialId, knownRefreshCount, commandId } = command.data;
+    const outcome = await this.refresher.refresh(credentialId, 'scheduled', knownRefreshCount);
+    this.logger.info({ credentialId, commandId, outcome: outcome.status }, 'refresh command done');
+    message.ack();
+  }
+
+  private async decommission(body: unknown, message: JsMsg): Promise<void> {
+    const command = DecommissionCommandSchema.safeParse(body);
+    if (!command.success) return this.refuse(message, describeIssues(command.error));
+    await this.credentials.decommission(command.data.credentialId, command.data.reason);
+    this.logger.info(
+      { credentialId: command.data.credentialId, commandId: command.data.commandId },
+      'decommission command done',
+    );
+    message.ack();
+  }
+}
