@@ -178,4 +178,40 @@ describe('oauthctl - getting accounts in', () => {
       (await listed()).some((c) => c.id === 'qwen-login' && c.provider === 'qwen-code'),
     );
   });
+
+  it('rotate adds the successor from its token file to the old credential’s pool', async () => {
+    const added = await broker.admin('credentials.add', {
+      provider: 'gemini-cli',
+      pool: 'team',
+      id: 'rot-old',
+      accessToken: 'still-good',
+      refreshToken: server.issueGrant().refreshToken,
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(added.ok).toBe(true);
+    const rotated = await oauthctl([
+      'rotate',
+      'rot-old',
+      '--successor',
+      join(FIXTURES, 'llxprt.gemini.json'),
+      '--successor-id',
+      'rot-new',
+      '--grace-days',
+      '2',
+    ]);
+    expect(rotated.output).toContain('[ok] rot-old rotated to rot-new');
+    expect(rotated.code).toBe(0);
+    const team = (await broker.admin('credentials.list', { pool: 'team' }))[
+      'credentials'
+    ] as Listed[];
+    expect(team.map((c) => c.id).sort()).toEqual(['rot-new', 'rot-old']);
+    const again = await oauthctl([
+      'rotate',
+      'rot-old',
+      '--successor',
+      join(FIXTURES, 'llxprt.gemini.json'),
+    ]);
+    expect(again.code).toBe(1);
+    expect(again.output).toContain("already rotated to 'rot-new'");
+  });
 });

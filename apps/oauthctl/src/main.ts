@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadRuntimeConfig } from '@broker/config';
 import { ProviderRegistry } from '@broker/providers';
 import { BrokerClient } from './broker-client.js';
-import { importFiles } from './commands/import.js';
+import { importFiles, readTokenDocument } from './commands/import.js';
 import { login } from './commands/login.js';
 import { formatScheduleEntry, type ScheduleListReply } from './commands/schedule.js';
 
@@ -102,6 +102,35 @@ program
       print(`[ok] ${id} refreshed (expires ${reply.credential.expiresAt})`);
     });
   });
+
+program
+  .command('rotate')
+  .description(
+    'add a successor to a credential from its token file; both serve for the grace period, then the old one is decommissioned',
+  )
+  .argument('<id>', 'credential to rotate')
+  .requiredOption('--successor <file>', "the new account's token file ('-' for stdin)")
+  .option('--successor-id <id>', 'id for the new credential')
+  .option('--grace-days <days>', 'how long both serve (the pool setting by default)', Number)
+  .action(
+    async (
+      id: string,
+      options: { successor: string; successorId?: string; graceDays?: number },
+    ) => {
+      const { text } = readTokenDocument(options.successor);
+      await withBroker(async (broker) => {
+        const reply = (await broker.admin('credentials.rotate', {
+          id,
+          successorDocument: text,
+          ...(options.successorId === undefined ? {} : { successorId: options.successorId }),
+          ...(options.graceDays === undefined ? {} : { graceDays: options.graceDays }),
+        })) as unknown as { successor: { id: string } };
+        print(
+          `[ok] ${id} rotated to ${reply.successor.id}; both serve until the grace period ends`,
+        );
+      });
+    },
+  );
 
 program
   .command('schedule')

@@ -53,16 +53,23 @@ export const ListCredentialsRequestSchema = z.strictObject({
 });
 export const GetCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
 export const RefreshCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
-export const RotateCredentialRequestSchema = z.strictObject({
-  id: CredentialIdSchema,
-  /** The new account, as `credentials.add` takes it; it joins the old one's provider and pool. */
-  successor: AddCredentialRequestSchema.omit({ provider: true, pool: true }).extend({
-    provider: ProviderNameSchema.optional(),
-    pool: PoolNameSchema.optional(),
-  }),
-  /** How long both serve; the pool's `rotation.graceDays` (1) by default. */
-  graceDays: z.number().min(0).max(365).optional(),
-});
+export const RotateCredentialRequestSchema = z
+  .strictObject({
+    id: CredentialIdSchema,
+    /** The new account, as `credentials.add` takes it; it joins the old one's provider and pool. */
+    successor: AddCredentialRequestSchema.omit({ provider: true, pool: true })
+      .extend({ provider: ProviderNameSchema.optional(), pool: PoolNameSchema.optional() })
+      .optional(),
+    /** Or the new account's token file, as `credentials.import` takes it. */
+    successorDocument: ImportCredentialRequestSchema.shape.document.optional(),
+    successorId: CredentialIdSchema.optional(),
+    /** How long both serve; the pool's `rotation.graceDays` (1) by default. */
+    graceDays: z.number().min(0).max(365).optional(),
+  })
+  .refine((r) => (r.successor === undefined) !== (r.successorDocument === undefined), {
+    message: 'give exactly one of successor and successorDocument',
+    path: ['successor'],
+  });
 export const DecommissionCredentialRequestSchema = z.strictObject({
   id: CredentialIdSchema,
   reason: z.string().min(1).max(500).optional(),

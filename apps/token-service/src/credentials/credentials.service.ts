@@ -252,15 +252,24 @@ export class CredentialsService {
     const old = this.mustGet(request.id);
     const { successor } = request;
     if (
-      (successor.provider ?? old.provider) !== old.provider ||
-      (successor.pool ?? old.pool) !== old.pool
+      successor !== undefined &&
+      ((successor.provider ?? old.provider) !== old.provider ||
+        (successor.pool ?? old.pool) !== old.pool)
     ) {
       throw new BrokerError(
         'INVALID_REQUEST',
         `successor: must join ${old.provider}/${old.pool}, the pool of '${old.id}'`,
       );
     }
-    const added = await this.add({ ...successor, provider: old.provider, pool: old.pool });
+    const added =
+      successor !== undefined
+        ? await this.add({ ...successor, provider: old.provider, pool: old.pool })
+        : await this.import({
+            document: request.successorDocument ?? {},
+            provider: old.provider,
+            pool: old.pool,
+            ...(request.successorId === undefined ? {} : { id: request.successorId }),
+          });
     const graceDays =
       request.graceDays ??
       this.config.file.pools?.[`${old.provider}/${old.pool}`]?.rotation?.graceDays ??
