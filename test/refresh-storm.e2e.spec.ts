@@ -1,20 +1,16 @@
 import pg from 'pg';
-import { BrokerHarness, MockOAuthServer, waitFor } from '@broker/testing';
+import {
+  brokerWithOAuthServer,
+  type BrokerHarness,
+  MockOAuthServer,
+  waitFor,
+} from '@broker/testing';
 
 const N = 1000;
 const CAP = 10;
 const MINUTE = 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Moves every service's clock (they run with BROKER_TEST_CLOCK=1) to `at`. */
-const setClock = async (broker: BrokerHarness, at: number): Promise<void> => {
-  broker.nats.publish(
-    `${broker.root}.test.clock.set`,
-    JSON.stringify({ offsetMs: at - Date.now() }),
-  );
-  await broker.nats.flush();
-};
 
 /** The largest number of refreshes between `refresh started` and their outcome at one time, by database time. */
 const maxInFlight = (spans: readonly { from: number; to: number }[]): number => {
@@ -38,22 +34,15 @@ describe('refresh scheduler - a thousand tokens issued in the same second', () =
 
   beforeAll(async () => {
     server = await MockOAuthServer.start({ behaviour: { latencyMs: 5 } });
-    broker = await BrokerHarness.create({
-      config: {
-        providers: {
-          'gemini-cli': {
-            tokenUrl: server.tokenUrl,
-            clientId: 'test-client',
-            clientSecret: 'test-secret',
-            clientAuth: 'body',
-          },
-        },
+    broker = await brokerWithOAuthServer(
+      server,
+      {
         pools: {
           'gemini-cli/default': { refreshStrategy: 'default', maxConcurrentRefreshes: CAP },
         },
       },
-      env: { BROKER_TEST_CLOCK: '1', LOG_LEVEL: 'warn' },
-    });
+      { BROKER_TEST_CLOCK: '1', LOG_LEVEL: 'warn' },
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -87,7 +76,7 @@ describe('refresh scheduler - a thousand tokens issued in the same second', () =
       at <= expiresAt - 5 * MINUTE + 5_000;
       at += 1_000
     ) {
-      await setClock(broker, at);
+      await broker.setClock(at);
       await sleep(100);
     }
     const db = new pg.Client({ connectionString: broker.databaseUrl });

@@ -1,4 +1,10 @@
-import { addCredential, BrokerHarness, MockOAuthServer, waitFor } from '@broker/testing';
+import {
+  addCredential,
+  brokerWithOAuthServer,
+  type BrokerHarness,
+  MockOAuthServer,
+  waitFor,
+} from '@broker/testing';
 
 interface Detail {
   credential: { status: string; statusReason?: string; refreshCount: number; state: string };
@@ -8,21 +14,7 @@ interface Detail {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const brokerFor = (server: MockOAuthServer, refresh: Record<string, number> = {}) =>
-  BrokerHarness.create({
-    config: {
-      providers: {
-        'gemini-cli': {
-          tokenUrl: server.tokenUrl,
-          clientId: 'test-client',
-          clientSecret: 'test-secret',
-          clientAuth: 'body',
-          bodyFormat: 'form',
-          rotatesRefreshToken: true,
-        },
-      },
-      refresh: { timeoutMs: 1000, lockTtlMs: 3000, ...refresh },
-    },
-  });
+  brokerWithOAuthServer(server, { refresh: { timeoutMs: 1000, lockTtlMs: 3000, ...refresh } });
 
 const detail = async (broker: BrokerHarness, id: string): Promise<Detail> =>
   (await broker.admin('credentials.get', { id })) as unknown as Detail;

@@ -1,4 +1,10 @@
-import { addCredential, BrokerHarness, MockOAuthServer, waitFor } from '@broker/testing';
+import {
+  addCredential,
+  brokerWithOAuthServer,
+  type BrokerHarness,
+  MockOAuthServer,
+  waitFor,
+} from '@broker/testing';
 
 const DAY = 86_400_000;
 
@@ -8,38 +14,23 @@ describe('rotation - due, successor, grace, decommission', () => {
 
   beforeAll(async () => {
     server = await MockOAuthServer.start();
-    broker = await BrokerHarness.create({
-      config: {
-        providers: {
-          'gemini-cli': {
-            tokenUrl: server.tokenUrl,
-            clientId: 'test-client',
-            clientSecret: 'test-secret',
-            clientAuth: 'body',
-          },
-        },
+    broker = await brokerWithOAuthServer(
+      server,
+      {
         pools: {
           'gemini-cli/default': {
             rotation: { intervalDays: 30, graceDays: 1, autoDecommission: true },
           },
         },
       },
-      env: { BROKER_TEST_CLOCK: '1' },
-    });
+      { BROKER_TEST_CLOCK: '1' },
+    );
   });
 
   afterAll(async () => {
     await broker.destroy();
     await server.close();
   });
-
-  const setClock = async (at: number) => {
-    broker.nats.publish(
-      `${broker.root}.test.clock.set`,
-      JSON.stringify({ offsetMs: at - Date.now() }),
-    );
-    await broker.nats.flush();
-  };
 
   const holders = async (n: number): Promise<string[]> => {
     const ids: string[] = [];
@@ -72,7 +63,7 @@ describe('rotation - due, successor, grace, decommission', () => {
     });
     expect(Math.abs(Date.parse(rotationDueAt ?? '') - (start + 30 * DAY))).toBeLessThan(60_000);
 
-    await setClock(start + 31 * DAY);
+    await broker.setClock(start + 31 * DAY);
     await scheduler.waitForLog((l) => l.msg === 'rotation due' && l['credentialId'] === 'old');
 
     const rotated = await broker.admin('credentials.rotate', {
@@ -88,7 +79,7 @@ describe('rotation - due, successor, grace, decommission', () => {
     expect((rotated['successor'] as { id: string }).id).toBe('new');
     expect(new Set(await holders(6))).toEqual(new Set(['old', 'new']));
 
-    await setClock(start + 32 * DAY + 3_600_000);
+    await broker.setClock(start + 32 * DAY + 3_600_000);
     await waitFor(
       'the old credential to be decommissioned',
       async () =>

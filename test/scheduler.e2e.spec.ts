@@ -1,6 +1,7 @@
 import {
   addCredential,
-  BrokerHarness,
+  brokerWithOAuthServer,
+  type BrokerHarness,
   MockOAuthServer,
   ServiceProcess,
   waitFor,
@@ -26,19 +27,9 @@ describe('refresh scheduler - proactive refresh', () => {
 
   beforeEach(async () => {
     server = await MockOAuthServer.start();
-    broker = await BrokerHarness.create({
-      config: {
-        providers: {
-          'gemini-cli': {
-            tokenUrl: server.tokenUrl,
-            clientId: 'test-client',
-            clientSecret: 'test-secret',
-            clientAuth: 'body',
-          },
-        },
-        pools: { 'gemini-cli/default': { refreshStrategy: 'conservative' } },
-        refresh: { timeoutMs: 2000, lockTtlMs: 5000 },
-      },
+    broker = await brokerWithOAuthServer(server, {
+      pools: { 'gemini-cli/default': { refreshStrategy: 'conservative' } },
+      refresh: { timeoutMs: 2000, lockTtlMs: 5000 },
     });
   });
 

@@ -122,6 +122,12 @@ export class BrokerHarness {
     };
   }
 
+  /** Moves the clock of every service started with `BROKER_TEST_CLOCK=1` to `at` (epoch ms). */
+  async setClock(at: number): Promise<void> {
+    this.nats.publish(`${this.root}.test.clock.set`, JSON.stringify({ offsetMs: at - Date.now() }));
+    await this.nats.flush();
+  }
+
   /** JetStream streams this broker's services created, so that runs leave nothing behind. */
   private async deleteStreams(): Promise<void> {
     const prefix = `${this.root.replace(/\./g, '_').toUpperCase()}_`;
@@ -164,3 +170,27 @@ export const writeConfig = (config: Record<string, unknown>): string => {
   writeFileSync(file, JSON.stringify(config));
   return file;
 };
+
+/**
+ * A broker whose `gemini-cli` provider is the local OAuth server, with the
+ * test's own config sections and environment on top.
+ */
+export const brokerWithOAuthServer = (
+  server: { readonly tokenUrl: string },
+  config: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Promise<BrokerHarness> =>
+  BrokerHarness.create({
+    config: {
+      providers: {
+        'gemini-cli': {
+          tokenUrl: server.tokenUrl,
+          clientId: 'test-client',
+          clientSecret: 'test-secret',
+          clientAuth: 'body',
+        },
+      },
+      ...config,
+    },
+    env,
+  });
