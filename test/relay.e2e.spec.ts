@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { addCredential, BrokerHarness, waitFor } from '@broker/testing';
+import { createDataSource, PostgresEventStore } from '@broker/event-store';
+import { addCredential, BrokerHarness, PrivateNats, waitFor } from '@broker/testing';
 
 /** Positions in the order JetStream holds them, read with an ephemeral consumer from the start. */
 const relayed = async (broker: BrokerHarness): Promise<number[]> => {
@@ -70,4 +71,50 @@ describe('relay - every committed event on JetStream, in commit order, once', ()
     const active = [a, b].filter((s) => s?.lines.some((l) => l.msg === 'relay active'));
     expect(active).toHaveLength(1);
   });
+});
+
+describe('relay - NATS killed and restarted', () => {
+  let nats: PrivateNats;
+  let broker: BrokerHarness;
+
+  beforeAll(async () => {
+    nats = await PrivateNats.start();
+    broker = await BrokerHarness.create({ natsUrl: nats.url });
+  });
+
+  afterAll(async () => {
+    await broker.destroy();
+    await nats.destroy();
+  });
+
+  it('events committed while NATS is down are relayed once it is back, each position once, in order', async () => {
+    await broker.start();
+    for (const id of ['n1', 'n2']) await addCredential(broker, id);
+    await waitFor(
+      'the relay',
+      async () => (await relayed(broker)).length === (await committed(broker)).length,
+    );
+
+    await nats.kill();
+    // The log goes on without NATS: appends straight to Postgres, as any writer's would.
+    const source = await createDataSource({ url: broker.databaseUrl, poolSize: 2 }).initialize();
+    const store = new PostgresEventStore(source);
+    for (let i = 0; i < 20; i += 1) {
+      await store.append(`outage-${i % 4}`, 'any', [
+        { type: 'test.tick.v1', data: { i }, metadata: { actor: 'test' } },
+      ]);
+    }
+    await source.destroy();
+    await nats.restart();
+
+    await waitFor(
+      'the backlog to be relayed',
+      async () =>
+        (await relayed(broker).catch(() => [])).length === (await committed(broker)).length,
+      30_000,
+    );
+    const positions = await relayed(broker);
+    expect(positions).toEqual(await committed(broker));
+    expect(new Set(positions).size).toBe(positions.length);
+  }, 90_000);
 });

@@ -19,6 +19,8 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Written to a temporary file and passed as `BROKER_CONFIG`. */
   readonly config?: Record<string, unknown>;
+  /** A NATS server of the test's own instead of the machine's. */
+  readonly natsUrl?: string;
 }
 
 /**
@@ -37,10 +39,15 @@ export class BrokerHarness {
   ) {}
 
   static async create(options: HarnessOptions = {}): Promise<BrokerHarness> {
-    await ensureNats();
+    if (options.natsUrl === undefined) await ensureNats();
+    const natsUrl = options.natsUrl ?? NATS_URL;
     const database =
       options.databaseUrl === undefined ? await createTestDatabase('broker_e2e') : undefined;
-    const nats = await connect({ servers: NATS_URL });
+    const nats = await connect({
+      servers: natsUrl,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
     return new BrokerHarness(
       uniqueName('e2e').replace(/_/g, '-'),
       options.databaseUrl ?? (database as TestDatabase).url,
@@ -48,6 +55,7 @@ export class BrokerHarness {
       nats,
       database,
       {
+        NATS_URL: natsUrl,
         ...(options.config === undefined ? {} : { BROKER_CONFIG: writeConfig(options.config) }),
         ...options.env,
       },

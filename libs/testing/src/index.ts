@@ -5,3 +5,4 @@ export * from './private-postgres.js';
 export * from './service-process.js';
 export * from './broker-harness.js';
 export * from './mock-oauth-server.js';
+export * from './private-nats.js';
