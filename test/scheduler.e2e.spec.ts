@@ -1,7 +1,7 @@
 import {
   addCredential,
   brokerWithOAuthServer,
-  type BrokerHarness,
+  BrokerHarness,
   MockOAuthServer,
   ServiceProcess,
   waitFor,
@@ -98,5 +98,47 @@ describe('refresh scheduler - proactive refresh', () => {
     await new Promise((r) => setTimeout(r, 2000));
     expect(server.refreshRequests).toHaveLength(1);
     expect(server.reuseDetected).toBe(false);
+  });
+});
+
+describe('refresh scheduler - a consumer of the relayed log', () => {
+  let broker: BrokerHarness;
+  beforeAll(async () => {
+    broker = await BrokerHarness.create();
+  });
+  afterAll(() => broker.destroy());
+
+  const planned = async (): Promise<string[]> =>
+    ((await broker.admin('schedule.list'))['schedule'] as { credentialId: string }[])
+      .map((s) => s.credentialId)
+      .sort();
+
+  it('down for a while, it resumes from its durable consumer and applies every position once', async () => {
+    await broker.start();
+    const env = { BROKER_REPLICA_ID: 'sched-a' };
+    const first = await broker.start('refresh-scheduler', env);
+    await addCredential(broker, 'c1');
+    await waitFor('c1 planned', async () => (await planned()).includes('c1'));
+    expect((await first.stop()).code).toBe(0);
+
+    for (const id of ['c2', 'c3']) await addCredential(broker, id);
+    await broker.start('refresh-scheduler', env);
+    await addCredential(broker, 'c4'); // reaches the scheduler only through JetStream
+    await waitFor(
+      'every credential planned',
+      async () => (await planned()).join() === 'c1,c2,c3,c4',
+    );
+
+    const stream = `${broker.root.replace(/\./g, '_').toUpperCase()}_EVENTS`;
+    const jsm = await broker.nats.jetstreamManager();
+    await waitFor('the consumer to be caught up', async () => {
+      const info = await jsm.consumers.info(stream, 'refresh-scheduler-sched-a');
+      const last = (await jsm.streams.info(stream)).state.last_seq;
+      return (
+        info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq === last
+      );
+    });
+    const info = await jsm.consumers.info(stream, 'refresh-scheduler-sched-a');
+    expect(info.num_redelivered).toBe(0);
   });
 });

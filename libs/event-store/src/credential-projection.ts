@@ -13,16 +13,27 @@ const CREDENTIAL_STREAM = 'credential-';
 export class CredentialProjection {
   readonly registry = new CredentialRegistry();
   private readonly feed: EventFeed;
+  private readonly fold: PostgresLogFollower;
 
+  /**
+   * Folds the log from Postgres at start; then follows it with `feed` when one is
+   * given (the relayed log on JetStream), else by following Postgres itself.
+   */
   constructor(
     private readonly store: PostgresEventStore,
-    options: { listenUrl: string; pollIntervalMs?: number; onError: (error: unknown) => void },
+    options: {
+      listenUrl: string;
+      pollIntervalMs?: number;
+      onError: (error: unknown) => void;
+      feed?: EventFeed;
+    },
   ) {
-    this.feed = new PostgresLogFollower(store, {
+    this.fold = new PostgresLogFollower(store, {
       listenUrl: options.listenUrl,
       pollIntervalMs: options.pollIntervalMs ?? 250,
       onError: options.onError,
     });
+    this.feed = options.feed ?? this.fold;
   }
 
   get checkpoint(): LogCheckpoint {
@@ -30,8 +41,11 @@ export class CredentialProjection {
   }
 
   /** Folds the whole log, then follows it. Resolves once the fold is done. */
-  start(): Promise<void> {
-    return this.feed.start(LOG_START, (events) => this.apply(events));
+  async start(): Promise<void> {
+    if (this.feed === this.fold) return this.fold.start(LOG_START, (events) => this.apply(events));
+    await this.fold.start(LOG_START, (events) => this.apply(events));
+    await this.fold.stop();
+    await this.feed.start(this.fold.checkpoint, (events) => this.apply(events));
   }
 
   stop(): Promise<void> {

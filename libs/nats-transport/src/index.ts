@@ -3,3 +3,4 @@ export * from './nats-json.transport.js';
 export * from './connect.js';
 export * from './pass-through.filter.js';
 export * from './jetstream.js';
+export * from './jetstream-event-feed.js';

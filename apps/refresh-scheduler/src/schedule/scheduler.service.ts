@@ -10,6 +10,7 @@ import {
   ExpectedVersionConflictError,
   PostgresEventStore,
 } from '@broker/event-store';
+import { JetStreamEventFeed } from '@broker/nats-transport';
 import { errorMessage, type Logger } from '@broker/observability';
 import { pickDue } from '@broker/scheduling';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
@@ -47,6 +48,17 @@ export class SchedulerService implements OnModuleDestroy {
     this.store = new PostgresEventStore(db);
     this.projection = new CredentialProjection(this.store, {
       listenUrl: config.databaseUrl,
+      // After the fold from Postgres, the relayed log on JetStream, with a durable consumer per replica.
+      feed: new JetStreamEventFeed(
+        nats,
+        config.subjectRoot,
+        `refresh-scheduler-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+        (error) =>
+          this.logger.warn(
+            { err: errorMessage(error) },
+            'applying a relayed event failed; redelivering',
+          ),
+      ),
       onError: (error) =>
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
     });
