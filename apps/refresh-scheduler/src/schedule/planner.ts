@@ -25,6 +25,7 @@ export const plan = (credential: CredentialState, file: BrokerConfigFile, now: n
   const signals = usageSignals({
     totals: credential.usage,
     windowMs: Math.max(now - credential.addedAt, 60_000),
+    refreshLatenciesMs: credential.refresh.recentDurationsMs,
   });
   const interval = pool?.rotation?.intervalDays;
   const rotationDue =

@@ -67,3 +67,18 @@ describe('scheduler planner', () => {
     expect(entry.reason).toBe('not refreshed: no refresh token');
   });
 });
+
+describe('scheduler planner - adaptive', () => {
+  it('plans earlier for a credential whose refreshes have been slow', () => {
+    const credential = given(addedEvent({ expiresAt: new Date(NOW + 3_600_000).toISOString() }));
+    const slow = {
+      ...credential,
+      refresh: { ...credential.refresh, recentDurationsMs: [20_000, 30_000, 25_000] },
+    };
+    const file = { pools: { 'gemini-cli/default': { refreshStrategy: 'adaptive' as const } } };
+    const fast = plan(credential, file, NOW).due!;
+    const slowDue = plan(slow, file, NOW).due!;
+    expect(slowDue.bufferSeconds).toBeGreaterThan(fast.bufferSeconds);
+    expect(slowDue.reason).toContain('refresh p50');
+  });
+});

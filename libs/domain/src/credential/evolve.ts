@@ -141,7 +141,10 @@ export const evolve = (
         lastRefreshAt: at(d.refreshedAt),
         refreshCount: state.refreshCount + 1,
         health: { ...state.health, refreshRequired: false },
-        refresh: NO_REFRESH,
+        refresh: {
+          ...NO_REFRESH,
+          recentDurationsMs: [...state.refresh.recentDurationsMs, d.durationMs].slice(-5),
+        },
       };
     }
     case 'credential.refresh-failed.v1': {
@@ -149,11 +152,11 @@ export const evolve = (
       return {
         ...state,
         refresh: {
+          ...state.refresh,
           inFlight: null,
           consecutiveFailures: d.consecutiveFailures,
           nextAttemptAt: d.nextAttemptAt === undefined ? null : at(d.nextAttemptAt),
           lastError: d.error,
-          outcomeUnknown: state.refresh.outcomeUnknown,
         },
       };
     }

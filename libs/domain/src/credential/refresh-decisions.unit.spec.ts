@@ -358,3 +358,20 @@ describe('a refresh decided on a state that was behind', () => {
     expect(start(1).map((e) => e.type)).toEqual(['credential.refresh-started.v1']);
   });
 });
+
+describe('refresh durations', () => {
+  it('keep the last five successful refreshes for the adaptive strategy', () => {
+    let state = given(addedEvent());
+    for (let i = 1; i <= 7; i += 1) {
+      const id = `00000000-0000-4000-8000-00000000000${i}`;
+      state = fold(state, [
+        { ...started(id) },
+        {
+          type: 'credential.refreshed.v1',
+          data: { ...refreshedData(id), durationMs: i * 100, refreshedAt: iso(NOW) },
+        },
+      ]);
+    }
+    expect(state.refresh.recentDurationsMs).toEqual([300, 400, 500, 600, 700]);
+  });
+});

@@ -43,6 +43,8 @@ export interface CredentialRefreshState {
   readonly lastError: string | null;
   /** A refresh started and its outcome was lost (the process died); the next one decides. */
   readonly outcomeUnknown: boolean;
+  /** How long the last few successful refreshes took, newest last: the adaptive strategy reads it. */
+  readonly recentDurationsMs: readonly number[];
 }
 
 export const NO_REFRESH: CredentialRefreshState = {
@@ -51,6 +53,7 @@ export const NO_REFRESH: CredentialRefreshState = {
   nextAttemptAt: null,
   lastError: null,
   outcomeUnknown: false,
+  recentDurationsMs: [],
 };
 
 export interface CredentialRotationState {
