@@ -124,6 +124,12 @@ const main = async () => {
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
+    // Leave nothing behind on the shared NATS: the streams this run's services created.
+    const jsm = await nc.jetstreamManager();
+    for (const stream of await jsm.streams.list().next()) {
+      if (stream.config.name.startsWith(`${root.toUpperCase()}_`))
+        await jsm.streams.delete(stream.config.name);
+    }
     await nc.close();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
