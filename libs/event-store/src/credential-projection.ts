@@ -43,9 +43,8 @@ export class CredentialProjection {
   /** Folds the whole log, then follows it. Resolves once the fold is done. */
   async start(): Promise<void> {
     if (this.feed === this.fold) return this.fold.start(LOG_START, (events) => this.apply(events));
-    await this.fold.start(LOG_START, (events) => this.apply(events));
-    await this.fold.stop();
-    await this.feed.start(this.fold.checkpoint, (events) => this.apply(events));
+    const folded = await this.fold.foldFrom(LOG_START, (events) => this.apply(events));
+    await this.feed.start(folded, (events) => this.apply(events));
   }
 
   stop(): Promise<void> {

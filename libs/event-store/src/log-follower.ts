@@ -51,6 +51,14 @@ export class PostgresLogFollower implements EventFeed {
     this.timer = setInterval(() => this.poke(), this.options.pollIntervalMs ?? 500);
   }
 
+  /** Reads everything committed after `from` once, without following; returns where it stopped. */
+  async foldFrom(from: LogCheckpoint, handler: BatchHandler): Promise<LogCheckpoint> {
+    this.current = from;
+    this.handler = handler;
+    await this.catchUp();
+    return this.current;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);

@@ -10,6 +10,7 @@ import {
   splitScopes,
   type TokenFileFormat,
 } from './shared.js';
+import type { ImportedTokens } from '../token-files.js';
 
 /**
  * Gemini CLI `~/.gemini/oauth_creds.json`: google-auth-library's `Credentials`
@@ -37,15 +38,23 @@ export const geminiCli: TokenFileFormat = {
   detect: (document) => has(document, 'expiry_date') && !has(document, 'resource_url'),
   parse: (document) => {
     const file = parseAs(geminiCli.label, OAuthCredsSchema, document);
-    return importedTokens({
-      format: geminiCli.format,
-      provider: 'gemini-cli',
-      accessToken: file.access_token,
-      refreshToken: file.refresh_token,
-      tokenType: file.token_type ?? 'Bearer',
-      expiresAt: Math.round(file.expiry_date),
-      scopes: splitScopes(file.scope),
-      warnings: [],
-    });
+    return fromOAuthCreds(file, geminiCli.format, 'gemini-cli');
   },
 };
+
+/** The tokens of an `oauth_creds.json` (Gemini CLI's shape, which Qwen Code shares). */
+export const fromOAuthCreds = (
+  file: z.infer<typeof OAuthCredsSchema>,
+  format: string,
+  provider: string,
+): ImportedTokens =>
+  importedTokens({
+    format,
+    provider,
+    accessToken: file.access_token,
+    refreshToken: file.refresh_token,
+    tokenType: file.token_type ?? 'Bearer',
+    expiresAt: Math.round(file.expiry_date),
+    scopes: splitScopes(file.scope),
+    warnings: [],
+  });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { OAuthCredsSchema } from './gemini-cli.js';
-import { has, importedTokens, parseAs, splitScopes, type TokenFileFormat } from './shared.js';
+import { fromOAuthCreds, OAuthCredsSchema } from './gemini-cli.js';
+import { has, parseAs, type TokenFileFormat } from './shared.js';
 
 /**
  * Qwen Code `~/.qwen/oauth_creds.json`: Gemini CLI's shape plus `resource_url`
@@ -18,16 +18,10 @@ export const qwenCode: TokenFileFormat = {
   identifiedBy: 'expiry_date and resource_url',
   detect: (document) => has(document, 'expiry_date') && has(document, 'resource_url'),
   parse: (document) => {
-    const file = parseAs(qwenCode.label, QwenCredsSchema, document);
-    return importedTokens({
-      format: qwenCode.format,
-      provider: 'qwen-code',
-      accessToken: file.access_token,
-      refreshToken: file.refresh_token,
-      tokenType: file.token_type ?? 'Bearer',
-      expiresAt: Math.round(file.expiry_date),
-      scopes: splitScopes(file.scope),
-      warnings: [],
-    });
+    return fromOAuthCreds(
+      parseAs(qwenCode.label, QwenCredsSchema, document),
+      qwenCode.format,
+      'qwen-code',
+    );
   },
 };
