@@ -51,6 +51,8 @@ const ERROR_MEANINGS: Record<z.infer<typeof ErrorCodeSchema>, string> = {
   ALL_CREDENTIALS_UNAVAILABLE:
     'credentials exist but none can serve now; `retryAfterMs` says when one will, when known',
   UNKNOWN_LEASE: 'no lease of this client has that id',
+  UNKNOWN_WEBHOOK: 'no webhook endpoint has that id',
+  UNKNOWN_DELIVERY: 'no webhook delivery has that id',
   REFRESH_FAILED:
     'the provider did not refresh the token this time (network, timeout, 5xx, 429); `retryAfterMs` says when the broker tries again',
   REAUTH_REQUIRED:

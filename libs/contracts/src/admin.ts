@@ -9,6 +9,7 @@ import {
   ScopesSchema,
   TimestampSchema,
 } from './primitives.js';
+import { AlertingAdminVerbs } from './admin-alerting.js';
 import {
   AuditLeaseSchema,
   CredentialHealthSchema,
@@ -152,6 +153,7 @@ export const AdminVerbs = {
   'audit.leases': { request: AuditLeasesRequestSchema, reply: AuditLeasesReplySchema },
   /** Answered by the refresh scheduler. */
   'schedule.list': { request: ScheduleListRequestSchema, reply: ScheduleListReplySchema },
+  ...AlertingAdminVerbs,
 } as const;
 export type AdminVerb = keyof typeof AdminVerbs;
 export type AdminRequest<V extends AdminVerb> = z.infer<(typeof AdminVerbs)[V]['request']>;

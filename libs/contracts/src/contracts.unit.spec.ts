@@ -271,7 +271,40 @@ describe('contracts', () => {
       'pools.status': { provider: 'gemini-cli' },
       'audit.leases': { credentialId: 'cred-a', limit: 10 },
       'schedule.list': { provider: 'gemini-cli' },
+      'webhooks.add': { url: 'https://hooks.example.com/broker', events: ['failure', 'resolved'] },
+      'webhooks.list': {},
+      'webhooks.remove': { id: 'ops' },
+      'webhooks.rotate-secret': { id: 'ops', graceHours: 24 },
+      'webhooks.test': { id: 'ops' },
+      'webhooks.deliveries': { state: 'dead' },
+      'webhooks.redeliver': { allDead: true },
+      'alerts.list': { state: 'firing' },
     };
+
+    const webhook = {
+      id: 'ops',
+      url: 'https://hooks.example.com/broker',
+      events: ['all'],
+      format: 'standard',
+      source: 'admin',
+      addedAt: NOW_ISO,
+      previousSecretValidUntil: null,
+    };
+    const delivery = {
+      id: 'msg_2b1c',
+      webhookId: 'ops',
+      type: 'failure',
+      alertId: LEASE_ID,
+      state: 'dead',
+      attempts: 8,
+      nextAttemptAt: null,
+      lastStatus: 500,
+      lastError: 'receiver answered 500',
+      deadReason: 'retry schedule exhausted',
+      createdAt: NOW_ISO,
+      deliveredAt: null,
+    };
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
     const validReplies: Record<AdminVerb, Record<string, unknown>> = {
       'credentials.add': { ok: true, credential: view },
@@ -362,6 +395,29 @@ describe('contracts', () => {
             refreshing: false,
             lastRefreshAt: null,
             rotationDueAt: null,
+          },
+        ],
+      },
+      'webhooks.add': { ok: true, webhook, secret },
+      'webhooks.list': { ok: true, webhooks: [webhook] },
+      'webhooks.remove': { ok: true, webhook },
+      'webhooks.rotate-secret': { ok: true, webhook, secret },
+      'webhooks.test': { ok: true, delivery },
+      'webhooks.deliveries': { ok: true, deliveries: [delivery] },
+      'webhooks.redeliver': { ok: true, deliveries: [delivery] },
+      'alerts.list': {
+        ok: true,
+        alerts: [
+          {
+            alertId: LEASE_ID,
+            key: 'failure:cred-a',
+            type: 'failure',
+            subject: { credentialId: 'cred-a' },
+            state: 'firing',
+            message: 'High failure rate detected: 37.5%',
+            details: { failure_rate: 0.375, total_requests: 40 },
+            firedAt: NOW_ISO,
+            resolvedAt: null,
           },
         ],
       },

@@ -8,3 +8,5 @@ export * from './admin.js';
 export * from './parse.js';
 export * from './events/index.js';
 export * from './commands.js';
+export * from './alerting.js';
+export * from './admin-alerting.js';

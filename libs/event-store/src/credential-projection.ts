@@ -1,4 +1,4 @@
-import { BrokerEventSchema, credentialStreamId } from '@broker/contracts';
+import { CredentialEventSchema, credentialStreamId } from '@broker/contracts';
 import { CredentialRegistry } from '@broker/domain';
 import type { PostgresEventStore } from './event-store.js';
 import { PostgresLogFollower, type EventFeed } from './log-follower.js';
@@ -61,7 +61,7 @@ export class CredentialProjection {
   apply(events: readonly StoredEvent[]): void {
     for (const stored of events) {
       if (!stored.streamId.startsWith(CREDENTIAL_STREAM)) continue;
-      const parsed = BrokerEventSchema.safeParse({ type: stored.type, data: stored.data });
+      const parsed = CredentialEventSchema.safeParse({ type: stored.type, data: stored.data });
       if (!parsed.success) {
         // Refuse to fold on: a state built past an event we cannot read would be a lie.
         throw new Error(
