@@ -11,3 +11,4 @@ export * from './views/credential-views.js';
 export * from './import/token-files.js';
 export * from './credential/refresh-decisions.js';
 export * from './credential/rotation-decisions.js';
+export * from './alerts/index.js';

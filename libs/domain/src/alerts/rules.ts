@@ -1,0 +1,182 @@
+import type { AlertDetails, AlertSubject, AlertType } from '@broker/contracts';
+import type { CredentialState } from '../credential/state.js';
+import type { AlertFacts, PoolFacts } from './alert-facts.js';
+import type { AlertThresholds } from './thresholds.js';
+
+/** An incident the rules see now; it fires if it is not firing yet. */
+export interface Condition {
+  readonly key: string;
+  readonly type: AlertType;
+  readonly subject: AlertSubject;
+  readonly message: string;
+  readonly details: AlertDetails;
+}
+
+export const alertKey = (type: AlertType, subject: AlertSubject): string =>
+  subject.credentialId !== undefined
+    ? `${type}:${subject.credentialId}`
+    : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
+
+const percent = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
+const rounded = (value: number): number => Math.round(value * 10_000) / 10_000;
+
+const about = (credential: CredentialState): AlertSubject => ({ credentialId: credential.id });
+const where = (credential: CredentialState): AlertDetails => ({
+  provider: credential.provider,
+  pool: credential.pool,
+  ...(credential.label === undefined ? {} : { label: credential.label }),
+});
+
+const condition = (
+  type: AlertType,
+  subject: AlertSubject,
+  message: string,
+  details: AlertDetails,
+): Condition => ({ key: alertKey(type, subject), type, subject, message, details });
+
+/**
+ * Failure rate over the sliding window. A firing alert keeps firing on any
+ * volume while the rate stays above the threshold, so that a quiet minute
+ * does not resolve it and the next failure fire it again.
+ */
+const failureRate = (
+  facts: AlertFacts,
+  credential: CredentialState,
+  now: number,
+  t: AlertThresholds,
+  firing: boolean,
+): Condition | null => {
+  const since = now - t.windowSeconds * 1000;
+  let requests = 0;
+  let failures = 0;
+  for (const sample of facts.usageOf(credential.id)) {
+    if (sample.end <= since || sample.end > now + t.windowSeconds * 1000) continue;
+    requests += sample.requests;
+    failures += sample.failures;
+  }
+  if (requests === 0) return null;
+  const rate = failures / requests;
+  if (rate <= t.failureRateThreshold) return null;
+  if (requests < t.minRequests && !firing) return null;
+  return condition('failure', about(credential), `High failure rate detected: ${percent(rate)}`, {
+    ...where(credential),
+    failure_rate: rounded(rate),
+    success_rate: rounded(1 - rate),
+    total_requests: requests,
+    error_count: failures,
+    threshold: t.failureRateThreshold,
+    window_seconds: t.windowSeconds,
+  });
+};
+
+const refreshFailure = (
+  facts: AlertFacts,
+  credential: CredentialState,
+  t: AlertThresholds,
+): Condition | null => {
+  const failure = facts.refreshFailureOf(credential.id);
+  if (failure === null || failure.kind === 'superseded') return null;
+  if (failure.kind === 'transient' && failure.consecutive < t.refreshFailuresToAlert) return null;
+  const message =
+    failure.kind === 'permanent'
+      ? `Refresh refused for good: ${failure.error}`
+      : `Refresh failing: ${failure.consecutive} failures in a row, last ${failure.error}`;
+  return condition('refresh', about(credential), message, {
+    ...where(credential),
+    error: failure.error,
+    error_kind: failure.kind,
+    consecutive_failures: failure.consecutive,
+    status: failure.status,
+  });
+};
+
+const reauthRequired = (credential: CredentialState): Condition | null =>
+  credential.status !== 'reauth-required'
+    ? null
+    : condition(
+        'reauth_required',
+        about(credential),
+        `Re-authorisation required: ${credential.refresh.lastError ?? 'the provider refused the refresh token'}`,
+        {
+          ...where(credential),
+          error: credential.refresh.lastError,
+          reason: credential.statusReason ?? null,
+        },
+      );
+
+/** Ends soon and nothing will renew it: no refresh token, or refreshes keep failing. */
+const expiryWarning = (
+  facts: AlertFacts,
+  credential: CredentialState,
+  now: number,
+  t: AlertThresholds,
+): Condition | null => {
+  if (credential.status !== 'active') return null;
+  const secondsLeft = Math.round((credential.expiresAt - now) / 1000);
+  if (secondsLeft > t.expiryWarningSeconds) return null;
+  const hasRefreshToken = credential.secrets.refreshToken !== undefined;
+  const failure = facts.refreshFailureOf(credential.id);
+  const refreshFailing =
+    failure !== null &&
+    failure.kind !== 'superseded' &&
+    failure.consecutive >= t.refreshFailuresToAlert;
+  if (hasRefreshToken && !refreshFailing) return null;
+  const why = hasRefreshToken ? 'its refreshes keep failing' : 'it has no refresh token';
+  const when =
+    secondsLeft > 0 ? `expires in ${Math.ceil(secondsLeft / 60)} minutes` : 'has expired';
+  return condition('expiry_warning', about(credential), `Token ${when} and ${why}`, {
+    ...where(credential),
+    expires_at: new Date(credential.expiresAt).toISOString(),
+    seconds_left: secondsLeft,
+    has_refresh_token: hasRefreshToken,
+    warning_seconds: t.expiryWarningSeconds,
+  });
+};
+
+const rotationDue = (credential: CredentialState): Condition | null =>
+  credential.status !== 'active' ||
+  credential.rotation.dueAt === null ||
+  credential.rotation.successorId !== null
+    ? null
+    : condition('rotation', about(credential), 'Rotation due: add a successor account', {
+        ...where(credential),
+        due_at: new Date(credential.rotation.dueAt).toISOString(),
+      });
+
+const poolExhausted = (pool: PoolFacts): Condition | null =>
+  pool.lastRefusalEnd === null || (pool.lastCleanEnd ?? -Infinity) > pool.lastRefusalEnd
+    ? null
+    : condition(
+        'pool_exhausted',
+        { provider: pool.provider, pool: pool.pool },
+        `Pool exhausted: ${pool.provider}/${pool.pool} refused ${pool.refusedInLastWindow} leases, no credential could serve`,
+        {
+          provider: pool.provider,
+          pool: pool.pool,
+          refused: pool.refusedInLastWindow,
+          window_end: new Date(pool.lastRefusalEnd).toISOString(),
+        },
+      );
+
+/** Every incident the facts show at `now`; `firing` holds the keys of alerts firing now. */
+export const evaluateRules = (
+  facts: AlertFacts,
+  now: number,
+  thresholds: AlertThresholds,
+  firing: ReadonlySet<string>,
+): Condition[] => {
+  const found: (Condition | null)[] = [];
+  for (const credential of facts.credentials.all()) {
+    if (credential.status === 'revoked' || credential.status === 'decommissioned') continue;
+    const failing = firing.has(alertKey('failure', about(credential)));
+    found.push(
+      failureRate(facts, credential, now, thresholds, failing),
+      refreshFailure(facts, credential, thresholds),
+      reauthRequired(credential),
+      expiryWarning(facts, credential, now, thresholds),
+      rotationDue(credential),
+    );
+  }
+  for (const pool of facts.allPools()) found.push(poolExhausted(pool));
+  return found.filter((c): c is Condition => c !== null);
+};
