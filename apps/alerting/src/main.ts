@@ -1,30 +1,70 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
 import { loadRuntimeConfig } from '@broker/config';
-import { connectNats } from '@broker/nats-transport';
-import { createLogger } from '@broker/observability';
-import { createMicroservice, failedToStart, stopOnSignal } from '@broker/service-shell';
+import { createDataSource, ensureDatabase, migrate, PostgresEventStore } from '@broker/event-store';
+import { connectNats, JetStreamEventFeed } from '@broker/nats-transport';
+import { createLogger, errorMessage } from '@broker/observability';
+import { loadKeyRing } from '@broker/secrets';
+import {
+  createMicroservice,
+  failedToStart,
+  serviceClock,
+  stopOnSignal,
+} from '@broker/service-shell';
+import { AlertEngine } from './alerts/alert-engine.service.js';
+import { AlertProjection } from './alerts/alert-projection.js';
+import { AlertingModule } from './alerting.module.js';
+import { DeliveryWorker } from './webhooks/delivery-worker.service.js';
+import { WebhookEndpoints } from './webhooks/webhook-endpoints.service.js';
 
 const SERVICE = 'alerting';
 
-/** Follows the log and turns incidents into signed webhooks; its rules arrive with the alerting issue. */
-@Module({})
-class AlertingModule {}
-
+/** Follows the log, fires and resolves alerts once, and delivers them as signed webhooks. */
 const bootstrap = async (): Promise<void> => {
   const logger = createLogger(SERVICE);
   const config = loadRuntimeConfig();
+  const keyRing = loadKeyRing({
+    ...(config.keys === undefined ? {} : { keys: config.keys }),
+    dataDir: config.dataDir,
+    production: config.production,
+    warn: (message) => logger.warn(message),
+  });
+  await ensureDatabase(config.databaseUrl);
+  const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
+  await migrate(dataSource);
   const nats = await connectNats(config, SERVICE);
+  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
+  const onError = (error: unknown) =>
+    logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying');
+  const projection = new AlertProjection(
+    new PostgresEventStore(dataSource),
+    new JetStreamEventFeed(
+      nats,
+      config.subjectRoot,
+      `alerting-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      (error) =>
+        logger.warn({ err: errorMessage(error) }, 'applying a relayed event failed; redelivering'),
+    ),
+    onError,
+  );
   const app = await createMicroservice({
     service: SERVICE,
-    module: AlertingModule,
+    module: AlertingModule.with({ config, logger, clock, dataSource, keyRing, projection }),
     config,
     logger,
     nats,
   });
+  await projection.start();
+  await app.get(WebhookEndpoints).syncFromConfig();
+  app.get(DeliveryWorker).start();
+  app.get(AlertEngine).start();
   await app.listen();
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
-  stopOnSignal(logger, [() => app.close(), () => nats.drain()]);
+  stopOnSignal(logger, [
+    () => app.close(),
+    () => projection.stop(),
+    () => nats.drain(),
+    () => dataSource.destroy(),
+  ]);
 };
 
 bootstrap().catch(failedToStart(createLogger(SERVICE)));

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { SelectionPolicySchema } from '@broker/contracts';
+import {
+  SelectionPolicySchema,
+  WebhookEventFilterSchema,
+  WebhookFormatSchema,
+  WebhookIdSchema,
+  WebhookSecretSchema,
+} from '@broker/contracts';
 
 const ProviderOverrideSchema = z.strictObject({
   tokenUrl: z.url().optional(),
@@ -52,12 +58,19 @@ const PoolConfigSchema = z.strictObject({
   health: HealthSchema.optional(),
 });
 
-const WebhookConfigSchema = z.strictObject({
-  url: z.url(),
-  events: z.array(z.string()).optional(),
-  secret: z.string().optional(),
-  format: z.enum(['standard', 'slack', 'discord']).optional(),
-});
+const WebhookConfigSchema = z
+  .strictObject({
+    url: z.url({ protocol: /^https?$/, error: 'a webhook URL must be an absolute http or https URL' }),
+    id: WebhookIdSchema.optional(),
+    events: z.array(WebhookEventFilterSchema).min(1).optional(),
+    secret: WebhookSecretSchema.optional(),
+    format: WebhookFormatSchema.optional(),
+  })
+  .refine((w) => w.secret !== undefined || (w.format !== undefined && w.format !== 'standard'), {
+    message:
+      "a standard-format webhook needs its signing secret ('whsec_' and base64 of 24-64 random bytes) so that the receiver can verify it",
+    path: ['secret'],
+  });
 
 /** The optional `BROKER_CONFIG` file. Every section and field is optional. */
 export const BrokerConfigFileSchema = z.strictObject({
@@ -75,6 +88,10 @@ export const BrokerConfigFileSchema = z.strictObject({
       windowSeconds: z.number().int().min(1).optional(),
       expiryWarningSeconds: z.number().int().min(1).optional(),
       allowPrivateWebhookTargets: z.boolean().optional(),
+      /** Transient refresh failures in a row that make an incident (a permanent one is at once). */
+      refreshFailuresToAlert: z.number().int().min(1).max(100).optional(),
+      /** Upper bound on one webhook attempt, connect to last byte. */
+      deliveryTimeoutMs: z.number().int().min(100).max(120_000).optional(),
       webhooks: z.array(WebhookConfigSchema).optional(),
     })
     .optional(),

@@ -14,7 +14,8 @@ const ok = <T extends z.ZodRawShape>(shape: T) => z.strictObject({ ok: z.literal
 
 export const WebhookViewSchema = z.strictObject({
   id: WebhookIdSchema,
-  url: z.string(),
+  /** Scheme, host and port; the path is not shown, it may hold a secret. */
+  origin: z.string(),
   events: z.array(WebhookEventFilterSchema),
   format: WebhookFormatSchema,
   source: z.enum(['config', 'admin']),

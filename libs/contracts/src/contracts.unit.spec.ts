@@ -283,7 +283,7 @@ describe('contracts', () => {
 
     const webhook = {
       id: 'ops',
-      url: 'https://hooks.example.com/broker',
+      origin: 'https://hooks.example.com',
       events: ['all'],
       format: 'standard',
       source: 'admin',

@@ -12,3 +12,4 @@ export * from './import/token-files.js';
 export * from './credential/refresh-decisions.js';
 export * from './credential/rotation-decisions.js';
 export * from './alerts/index.js';
+export * from './usage/pool-usage-window.js';

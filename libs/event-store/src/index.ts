@@ -11,3 +11,4 @@ export * from './refresh-locks.js';
 export * from './leader-lease.js';
 export * from './credential-projection.js';
 export * from './checkpoint-store.js';
+export * from './webhook-delivery-queue.js';

@@ -83,6 +83,8 @@ export class LeaseService {
       }
     }
     if (!selection.ok) {
+      if (selection.code === 'ALL_CREDENTIALS_UNAVAILABLE')
+        this.usage.countPoolLease(provider, pool, 'refused');
       throw new BrokerError(selection.code, `${key}: ${selection.message}`, selection.retryAfterMs);
     }
     const credential = selection.credential;
@@ -123,6 +125,7 @@ export class LeaseService {
       expiresAt: credential.expiresAt,
     });
     this.usage.countLease(credential.id);
+    this.usage.countPoolLease(provider, pool, 'served');
     return {
       ok: true,
       lease: {

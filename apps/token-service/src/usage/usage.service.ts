@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { RuntimeConfig } from '@broker/config';
-import { UsageWindow, type OutcomeSample } from '@broker/domain';
+import { poolStreamId } from '@broker/contracts';
+import { PoolUsageWindow, UsageWindow, type OutcomeSample } from '@broker/domain';
 import { errorMessage, type Logger } from '@broker/observability';
 import { CredentialStateService } from '../state/credential-state.service.js';
 import { CLOCK, CONFIG, LOGGER, type Clock } from '../tokens.js';
@@ -11,6 +12,7 @@ const DEFAULT_WINDOW_SECONDS = 60;
 @Injectable()
 export class UsageService implements OnModuleDestroy {
   private readonly window: UsageWindow;
+  private readonly pools: PoolUsageWindow;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -20,6 +22,7 @@ export class UsageService implements OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.window = new UsageWindow(clock.now());
+    this.pools = new PoolUsageWindow(clock.now());
   }
 
   start(): void {
@@ -29,6 +32,11 @@ export class UsageService implements OnModuleDestroy {
 
   countLease(credentialId: string): void {
     this.window.countLease(credentialId, this.clock.now());
+  }
+
+  /** A lease request of a pool: served, or refused because no credential could serve. */
+  countPoolLease(provider: string, pool: string, outcome: 'served' | 'refused'): void {
+    this.pools.count(provider, pool, outcome);
   }
 
   countOutcome(credentialId: string, sample: OutcomeSample): void {
@@ -59,6 +67,30 @@ export class UsageService implements OnModuleDestroy {
       }
     }
     this.window.restore(failed);
+    await this.flushPools();
+  }
+
+  private async flushPools(): Promise<void> {
+    const records = this.pools.close(this.clock.now(), this.config.replicaId);
+    const failed = [];
+    for (const record of records) {
+      try {
+        await this.state.store.append(poolStreamId(record.provider, record.pool), 'any', [
+          {
+            type: 'pool.usage-recorded.v1',
+            data: record,
+            metadata: { actor: 'token-service', replica: this.config.replicaId },
+          },
+        ]);
+      } catch (error) {
+        failed.push(record);
+        this.logger.warn(
+          { provider: record.provider, pool: record.pool, err: errorMessage(error) },
+          'pool usage window not recorded; kept for the next one',
+        );
+      }
+    }
+    this.pools.restore(failed);
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -49,7 +49,10 @@ export const WebhookAddedV1 = z.strictObject({
   type: z.literal('webhook.added.v1'),
   data: z.strictObject({
     webhookId: WebhookIdSchema,
-    url: z.url(),
+    /** Scheme, host and port only: paths of chat webhooks (Slack, Discord) are secrets. */
+    origin: z.string(),
+    /** The whole URL, encrypted like the secret. */
+    url: EncryptedSchema,
     events: z.array(WebhookEventFilterSchema).min(1),
     format: WebhookFormatSchema,
     secret: EncryptedSchema,

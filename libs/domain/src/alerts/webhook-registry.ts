@@ -15,7 +15,9 @@ export interface SealedSecret {
 export interface WebhookEndpoint {
   readonly id: string;
   readonly version: number;
-  readonly url: string;
+  readonly origin: string;
+  /** The URL encrypted: its path may be a secret. */
+  readonly sealedUrl: string;
   readonly events: readonly WebhookEventFilter[];
   readonly format: WebhookFormat;
   readonly source: 'config' | 'admin';
@@ -47,7 +49,8 @@ export class WebhookRegistry {
         this.endpoints.set(id, {
           id,
           version: streamVersion,
-          url: d.url,
+          origin: d.origin,
+          sealedUrl: d.url,
           events: d.events,
           format: d.format,
           source: d.source,
@@ -117,7 +120,7 @@ export const webhookView = (endpoint: WebhookEndpoint, now: number): WebhookView
     .map((s) => s.validUntil as number);
   return {
     id: endpoint.id,
-    url: endpoint.url,
+    origin: endpoint.origin,
     events: [...endpoint.events],
     format: endpoint.format,
     source: endpoint.source,

@@ -5,7 +5,8 @@ const added = {
   type: 'webhook.added.v1' as const,
   data: {
     webhookId: 'ops',
-    url: 'https://hooks.example.com/x',
+    origin: 'https://hooks.example.com',
+    url: 'enc:v1:k1:aXY:dXJs',
     events: ['failure' as const, 'resolved' as const],
     format: 'standard' as const,
     secret: 'enc:v1:k1:aXY:b2xk',

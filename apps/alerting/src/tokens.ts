@@ -1,0 +1,2 @@
+export { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
+export const KEY_RING = Symbol('KEY_RING');
