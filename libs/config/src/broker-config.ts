@@ -60,7 +60,10 @@ const PoolConfigSchema = z.strictObject({
 
 const WebhookConfigSchema = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/, error: 'a webhook URL must be an absolute http or https URL' }),
+    url: z.url({
+      protocol: /^https?$/,
+      error: 'a webhook URL must be an absolute http or https URL',
+    }),
     id: WebhookIdSchema.optional(),
     events: z.array(WebhookEventFilterSchema).min(1).optional(),
     secret: WebhookSecretSchema.optional(),

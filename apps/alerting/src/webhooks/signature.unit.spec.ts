@@ -24,7 +24,7 @@ describe('Standard Webhooks signature', () => {
   it('signs with every secret during a rotation, so either verifies', () => {
     const [current, previous] = [generateWebhookSecret(), generateWebhookSecret()];
     const headers = webhookHeaders([current, previous], 'msg_1', body, Date.now());
-    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(headers['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(() => new Webhook(current).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(previous).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(generateWebhookSecret()).verify(body, headers)).toThrow();

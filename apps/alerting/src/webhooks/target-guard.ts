@@ -65,7 +65,7 @@ export const assertAllowedTarget = async (url: string, allowPrivate: boolean): P
 export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (error, found) => {
     if (error) return callback(error, '', 0);
-    const addresses = found as unknown as LookupAddress[];
+    const addresses = found;
     for (const a of addresses) {
       const refusal = refusalOf(a.address);
       if (refusal !== null) {

@@ -178,9 +178,7 @@ export class WebhookEndpoints {
   private addedData(
     id: string,
     url: string,
-    events: AlertingEvent & { type: 'webhook.added.v1' } extends { data: { events: infer E } }
-      ? E
-      : never,
+    events: WebhookEventFilter[],
     format: WebhookFormat,
     secret: string,
     source: 'config' | 'admin',

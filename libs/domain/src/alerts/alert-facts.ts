@@ -82,6 +82,15 @@ export class AlertFacts {
           consecutive: event.data.consecutiveFailures,
         });
         return;
+      case 'credential.reauth-required.v1':
+        // The provider refused the refresh token for good: a permanent refresh failure.
+        this.refreshFailures.set(id, {
+          kind: 'permanent',
+          error: event.data.error,
+          status: this.refreshFailures.get(id)?.status ?? null,
+          consecutive: (this.refreshFailures.get(id)?.consecutive ?? 0) + 1,
+        });
+        return;
       case 'credential.refreshed.v1':
         this.refreshFailures.delete(id);
         return;

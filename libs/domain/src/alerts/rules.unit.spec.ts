@@ -129,6 +129,20 @@ describe('alert rules', () => {
       );
     });
 
+    it('counts re-authorisation as a permanent refresh failure', () => {
+      const reauth: BrokerEvent = {
+        type: 'credential.reauth-required.v1',
+        data: { credentialId: CREDENTIAL_ID, error: 'invalid_grant', reason: 'revoked' },
+      };
+      const [refresh] = evaluateRules(factsFrom(addedEvent(), reauth), NOW, T, none).filter(
+        (c) => c.type === 'refresh',
+      );
+      expect(refresh).toMatchObject({
+        message: 'Refresh refused for good: invalid_grant',
+        details: { error_kind: 'permanent' },
+      });
+    });
+
     it('clears once a refresh succeeds', () => {
       const refreshed: BrokerEvent = {
         type: 'credential.refreshed.v1',
