@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { context, SpanKind, type Context } from '@opentelemetry/api';
 import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from 'nats';
 import {
   ClientNameSchema,
@@ -159,7 +159,20 @@ export class BrokerClient {
   }
 
   /** A lease on `provider`: a kept one while it is good enough, else a new one from the broker. */
-  async lease(provider: string, options: LeaseOptions = {}): Promise<BrokerLease> {
+  lease(provider: string, options: LeaseOptions = {}): Promise<BrokerLease> {
+    return this.leaseIn(context.active(), provider, options);
+  }
+
+  /** Tells the broker how a call with `lease` went. A failover status drops the kept lease. */
+  report(lease: BrokerLease, outcome: CallOutcome): Promise<void> {
+    return this.reportIn(context.active(), lease, outcome);
+  }
+
+  private async leaseIn(
+    parent: Context,
+    provider: string,
+    options: LeaseOptions,
+  ): Promise<BrokerLease> {
     this.assertOpen();
     checked(ProviderNameSchema, provider, 'provider');
     const pool = checked(PoolNameSchema, options.pool ?? DEFAULT_POOL, 'pool');
@@ -186,19 +199,18 @@ export class BrokerClient {
       'lease options',
     );
     // Callers that would all miss the cache together share one request.
-    if (!reuse || exclude.size > 0) return this.requestLease(provider, pool, key, request);
+    if (!reuse || exclude.size > 0) return this.requestLease(parent, provider, pool, key, request);
     const flightKey = `${key}|${minValiditySeconds}`;
     const pending = this.inflight.get(flightKey);
     if (pending !== undefined) return pending;
-    const flight = this.requestLease(provider, pool, key, request).finally(() =>
+    const flight = this.requestLease(parent, provider, pool, key, request).finally(() =>
       this.inflight.delete(flightKey),
     );
     this.inflight.set(flightKey, flight);
     return flight;
   }
 
-  /** Tells the broker how a call with `lease` went. A failover status drops the kept lease. */
-  async report(lease: BrokerLease, outcome: CallOutcome): Promise<void> {
+  private async reportIn(parent: Context, lease: BrokerLease, outcome: CallOutcome): Promise<void> {
     this.assertOpen();
     const body = checked(
       ReportRequestSchema,
@@ -227,6 +239,7 @@ export class BrokerClient {
         'broker.outcome': body.outcome,
         ...(body.status === undefined ? {} : { 'http.response.status_code': body.status }),
       },
+      parent,
       (_span, ctx) =>
         requestReply(this.nats, this.subjects.report(this.client), body, OkReplySchema, {
           timeoutMs: this.timeoutMs,
@@ -253,16 +266,17 @@ export class BrokerClient {
       `withToken ${provider}/${pool}`,
       SpanKind.INTERNAL,
       { 'broker.client': this.client, 'broker.provider': provider, 'broker.pool': pool },
-      () =>
+      context.active(),
+      (_span, ctx) =>
         runWithFailover(
           { provider, pool },
           {
-            lease: (exclude) => this.lease(provider, { ...leaseOptions, exclude }),
+            lease: (exclude) => this.leaseIn(ctx, provider, { ...leaseOptions, exclude }),
             report: (lease, outcome) =>
-              this.report(lease, outcome).catch((error: unknown) =>
+              this.reportIn(ctx, lease, outcome).catch((error: unknown) =>
                 this.reportFailed(error, lease),
               ),
-            call: (lease) => fn(lease.accessToken, lease),
+            call: (lease) => context.with(ctx, () => fn(lease.accessToken, lease)),
             now: this.now,
           },
           { maxAttempts: maxAttempts ?? this.maxAttempts, failoverStatuses: this.failoverStatuses },
@@ -295,6 +309,7 @@ export class BrokerClient {
   }
 
   private requestLease(
+    parent: Context,
     provider: string,
     pool: string,
     key: string,
@@ -309,6 +324,7 @@ export class BrokerClient {
         'broker.pool': pool,
         ...(request.model === undefined ? {} : { 'broker.model': request.model }),
       },
+      parent,
       async (span, ctx) => {
         const reply = await requestReply(
           this.nats,

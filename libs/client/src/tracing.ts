@@ -37,16 +37,17 @@ const statusMessage = (error: unknown): string =>
       : 'error';
 
 /**
- * Runs `fn` in a span of `@broker/client`, child of the active context. `fn` gets the
- * span's context explicitly, so that headers carry it even without a context manager.
+ * Runs `fn` in a span of `@broker/client`, child of `parent`. `fn` gets the span's
+ * context explicitly, so that headers and child spans carry it even when no context
+ * manager is registered.
  */
 export const inSpan = async <T>(
   name: string,
   kind: SpanKind,
   attributes: Attributes,
+  parent: Context,
   fn: (span: Span, ctx: Context) => Promise<T>,
 ): Promise<T> => {
-  const parent = context.active();
   const span = trace.getTracer(TRACER_NAME).startSpan(name, { kind, attributes }, parent);
   const ctx = trace.setSpan(parent, span);
   try {
