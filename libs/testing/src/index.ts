@@ -6,3 +6,4 @@ export * from './service-process.js';
 export * from './broker-harness.js';
 export * from './mock-oauth-server.js';
 export * from './private-nats.js';
+export * from './fake-provider-api.js';
