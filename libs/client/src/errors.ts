@@ -42,6 +42,16 @@ export class CredentialExistsError extends BrokerReplyError {
     super('CREDENTIAL_EXISTS', message, retryAfterMs);
   }
 }
+export class UnknownWebhookError extends BrokerReplyError {
+  constructor(message: string, retryAfterMs?: number) {
+    super('UNKNOWN_WEBHOOK', message, retryAfterMs);
+  }
+}
+export class UnknownDeliveryError extends BrokerReplyError {
+  constructor(message: string, retryAfterMs?: number) {
+    super('UNKNOWN_DELIVERY', message, retryAfterMs);
+  }
+}
 export class NoCredentialsError extends BrokerReplyError {
   constructor(message: string, retryAfterMs?: number) {
     super('NO_CREDENTIALS', message, retryAfterMs);
@@ -86,6 +96,8 @@ const replyErrors: {
   UNKNOWN_PROVIDER: UnknownProviderError,
   UNKNOWN_CREDENTIAL: UnknownCredentialError,
   CREDENTIAL_EXISTS: CredentialExistsError,
+  UNKNOWN_WEBHOOK: UnknownWebhookError,
+  UNKNOWN_DELIVERY: UnknownDeliveryError,
   NO_CREDENTIALS: NoCredentialsError,
   ALL_CREDENTIALS_UNAVAILABLE: AllCredentialsUnavailableError,
   UNKNOWN_LEASE: UnknownLeaseError,
