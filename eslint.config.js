@@ -59,6 +59,21 @@ export default tseslint.config(
               ],
             },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util', 'type:contracts'] },
+            // The TypeScript client ships to other teams' services: contracts, nats and the OTel API only.
+            {
+              sourceTag: 'type:client',
+              onlyDependOnLibsWithTags: ['type:contracts'],
+              allowedExternalImports: ['nats', '@opentelemetry/api', 'zod'],
+            },
+            {
+              sourceTag: 'type:client-nest',
+              onlyDependOnLibsWithTags: ['type:client', 'type:contracts'],
+              allowedExternalImports: ['@nestjs/common', 'nats'],
+            },
+            {
+              sourceTag: 'type:example',
+              onlyDependOnLibsWithTags: ['type:client', 'type:client-nest', 'type:contracts'],
+            },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['*'] },
           ],
         },

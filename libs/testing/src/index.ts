@@ -7,3 +7,4 @@ export * from './broker-harness.js';
 export * from './mock-oauth-server.js';
 export * from './private-nats.js';
 export * from './webhook-receiver.js';
+export * from './fake-provider-api.js';
