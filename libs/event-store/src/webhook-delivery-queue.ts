@@ -181,7 +181,7 @@ export class WebhookDeliveryQueue {
   /** Gives claims back, e.g. on a graceful stop, so that another worker need not wait them out. */
   async release(worker: string): Promise<void> {
     await this.db.query(
-      `WITH claimed AS (UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL WHERE locked_by = $1 AND state = 'pending'`,
+      `UPDATE webhook_deliveries SET locked_until = NULL, locked_by = NULL WHERE locked_by = $1 AND state = 'pending'`,
       [worker],
     );
   }
