@@ -161,6 +161,59 @@ describe('alerting - rules fire and resolve once, as signed webhooks', () => {
     ]);
   });
 
+  it('transient refresh failures fire one alert only after several in a row, and a good refresh resolves it', async () => {
+    server = await MockOAuthServer.start();
+    broker = await brokerWithOAuthServer(server, {
+      ...alerting(receiver),
+      refresh: { timeoutMs: 1000, breakerThreshold: 100 },
+    });
+    await Promise.all([broker.start(), broker.start('alerting')]);
+    const grant = server.issueGrant();
+    await addCredential(broker, 'flaky', {
+      accessToken: grant.accessToken,
+      refreshToken: grant.refreshToken,
+    });
+    server.failNext(100, 503);
+    const failures = async () =>
+      (
+        (await broker.admin('credentials.get', { id: 'flaky' }))['health'] as {
+          refreshFailures: number;
+        }
+      ).refreshFailures;
+    await broker.admin('credentials.refresh', { id: 'flaky' });
+    await until(async () => (await failures()) >= 1, {
+      timeoutMs: 10_000,
+      what: 'a failed refresh',
+    });
+    if ((await failures()) < 3) {
+      await sleep(1_500);
+      expect(receiver.ofType('refresh')).toHaveLength(0);
+    }
+    while ((await failures()) < 3) await broker.admin('credentials.refresh', { id: 'flaky' });
+    const [fired] = await expectExactly(receiver, 'refresh', 1);
+    expect(bodyOf(fired!).details).toMatchObject({ error_kind: 'transient', error: 'http_503' });
+    expect(bodyOf(fired!).details['consecutive_failures']).toBeGreaterThanOrEqual(3);
+
+    server.clearFaults();
+    await until(async () => (await broker.admin('credentials.refresh', { id: 'flaky' })).ok, {
+      timeoutMs: 20_000,
+      what: 'a good refresh',
+    });
+    // The token nearing its end while refreshes failed was an expiry warning too; both resolve once.
+    await expectExactly(
+      receiver,
+      'resolved',
+      1,
+      (r) => bodyOf(r).details['alert_type'] === 'refresh',
+    );
+    await expectExactly(
+      receiver,
+      'resolved',
+      1,
+      (r) => bodyOf(r).details['alert_type'] === 'expiry_warning',
+    );
+  });
+
   it('expiry warning with a controlled clock fires once when the token nears its end without a refresh token', async () => {
     broker = await BrokerHarness.create({ config: alerting(receiver) });
     await Promise.all([broker.start(), broker.start('alerting', { BROKER_TEST_CLOCK: '1' })]);
@@ -216,6 +269,47 @@ describe('alerting - rules fire and resolve once, as signed webhooks', () => {
     });
     const [resolved] = await expectExactly(receiver, 'resolved', 1);
     expect(bodyOf(resolved!).details['alert_type']).toBe('pool_exhausted');
+  });
+
+  it('rotation due fires once when the scheduler marks the account due, and resolves when a successor is added', async () => {
+    const DAY = 86_400_000;
+    broker = await BrokerHarness.create({
+      config: {
+        ...alerting(receiver),
+        pools: { 'gemini-cli/default': { rotation: { intervalDays: 30, graceDays: 1 } } },
+      },
+      env: { BROKER_TEST_CLOCK: '1' },
+    });
+    await Promise.all([
+      broker.start(),
+      broker.start('refresh-scheduler'),
+      broker.start('alerting'),
+    ]);
+    const start = Date.now();
+    const farExpiry = new Date(start + 90 * DAY).toISOString();
+    await addCredential(broker, 'old', { expiresAt: farExpiry });
+    await sleep(1_000);
+    expect(receiver.ofType('rotation')).toHaveLength(0);
+
+    await broker.setClock(start + 31 * DAY);
+    const [due] = await expectExactly(receiver, 'rotation', 1);
+    expect(bodyOf(due!)).toMatchObject({
+      credential_id: 'old',
+      message: 'Rotation due: add a successor account',
+    });
+
+    const rotated = await broker.admin('credentials.rotate', {
+      id: 'old',
+      successor: {
+        id: 'new',
+        accessToken: 'access-new',
+        refreshToken: 'refresh-new',
+        expiresAt: farExpiry,
+      },
+    });
+    expect(rotated.ok).toBe(true);
+    const [resolved] = await expectExactly(receiver, 'resolved', 1);
+    expect(bodyOf(resolved!).details['alert_type']).toBe('rotation');
   });
 
   it('a receiver that answers 500, then is down for an hour of clock time, gets one delivery with one webhook-id, across a restart', async () => {
