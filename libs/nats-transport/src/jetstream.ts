@@ -7,6 +7,12 @@ export const streamPrefix = (subjectRoot: string): string =>
 export const commandStreamName = (subjectRoot: string): string =>
   `${streamPrefix(subjectRoot)}_CMD`;
 
+/*
+ * Every stream and consumer is created with the configured replica count
+ * (`BROKER_JETSTREAM_REPLICAS`): 1 on a single server, 3 on a cluster, where
+ * JetStream keeps each on three nodes and a node's loss loses nothing.
+ */
+
 /**
  * The work queue the scheduler writes commands to and the token service takes
  * them from: each command is delivered to one consumer and removed when acked.
@@ -15,6 +21,7 @@ export const commandStreamName = (subjectRoot: string): string =>
 export const ensureCommandStream = async (
   nats: NatsConnection,
   subjectRoot: string,
+  replicas: number,
 ): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = commandStreamName(subjectRoot);
@@ -25,6 +32,7 @@ export const ensureCommandStream = async (
     storage: StorageType.File,
     duplicate_window: nanos(10 * 60_000),
     max_age: nanos(24 * 3600_000),
+    num_replicas: replicas,
   };
   try {
     await jsm.streams.info(name);
@@ -42,6 +50,7 @@ export const ensureCommandConsumer = async (
   durable: string,
   ackWaitMs: number,
   maxDeliver: number,
+  replicas: number,
 ): Promise<void> => {
   const jsm = await nats.jetstreamManager();
   const stream = commandStreamName(subjectRoot);
@@ -50,6 +59,7 @@ export const ensureCommandConsumer = async (
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ackWaitMs),
     max_deliver: maxDeliver,
+    num_replicas: replicas,
   });
 };
 
@@ -63,6 +73,7 @@ export const eventStreamName = (subjectRoot: string): string =>
 export const ensureEventStream = async (
   nats: NatsConnection,
   subjectRoot: string,
+  replicas: number,
 ): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = eventStreamName(subjectRoot);
@@ -72,6 +83,7 @@ export const ensureEventStream = async (
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     duplicate_window: nanos(10 * 60_000),
+    num_replicas: replicas,
   };
   try {
     await jsm.streams.info(name);
