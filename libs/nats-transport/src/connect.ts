@@ -10,11 +10,19 @@ import type { RuntimeConfig } from '@broker/config';
  */
 export const serviceInboxPrefix = (service: string): string => `_SERVICE_INBOX.${service}`;
 
-/** The connection options for a service: every server of `NATS_URL`, its credentials, reconnecting forever. */
-export const natsConnectOptions = (config: RuntimeConfig, service: string): ConnectionOptions => ({
+/**
+ * The connection options for a service: every server of `NATS_URL`, its
+ * credentials, reconnecting forever. Tools that speak as an operator (oauthctl)
+ * pass the usual `_INBOX` prefix, to which the services may send replies.
+ */
+export const natsConnectOptions = (
+  config: RuntimeConfig,
+  service: string,
+  inboxPrefix = serviceInboxPrefix(service),
+): ConnectionOptions => ({
   servers: [...config.natsServers],
   name: `${service}@${config.replicaId}`,
-  inboxPrefix: serviceInboxPrefix(service),
+  inboxPrefix,
   ...(config.natsUser === undefined ? {} : { user: config.natsUser }),
   ...(config.natsPass === undefined ? {} : { pass: config.natsPass }),
   ...(config.natsCreds === undefined
@@ -26,5 +34,8 @@ export const natsConnectOptions = (config: RuntimeConfig, service: string): Conn
 });
 
 /** Connects with the configured credentials and reconnects forever, to any server of the list, after an outage. */
-export const connectNats = (config: RuntimeConfig, service: string): Promise<NatsConnection> =>
-  connect(natsConnectOptions(config, service));
+export const connectNats = (
+  config: RuntimeConfig,
+  service: string,
+  inboxPrefix?: string,
+): Promise<NatsConnection> => connect(natsConnectOptions(config, service, inboxPrefix));

@@ -24,6 +24,10 @@ describe('NATS connection options', () => {
     const options = natsConnectOptions(loadRuntimeConfig({}), 'refresh-scheduler');
     expect(options.inboxPrefix).toBe('_SERVICE_INBOX.refresh-scheduler');
     expect(serviceInboxPrefix('alerting')).toBe('_SERVICE_INBOX.alerting');
+    // oauthctl speaks as an operator: replies on the usual _INBOX, which the services may answer.
+    expect(natsConnectOptions(loadRuntimeConfig({}), 'oauthctl', '_INBOX').inboxPrefix).toBe(
+      '_INBOX',
+    );
   });
 
   it('authenticates with NATS_USER/NATS_PASS, or with the NATS_CREDS file', () => {
