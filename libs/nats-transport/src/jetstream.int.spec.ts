@@ -72,12 +72,12 @@ describe('JetStream streams and consumers with the configured replica count (loc
     const feed = (durable: string, replicas: number) =>
       new JetStreamEventFeed(nats, r, durable, () => undefined, replicas);
     const one = feed('follower-r1', 1);
-    await one.start(LOG_START, async () => undefined);
+    await one.start(LOG_START, () => Promise.resolve());
     expect((await jsm.consumers.info(eventStreamName(r), 'follower-r1')).config.num_replicas).toBe(
       1,
     );
     await one.stop();
-    await expect(feed('follower-r3', 3).start(LOG_START, async () => undefined)).rejects.toThrow(
+    await expect(feed('follower-r3', 3).start(LOG_START, () => Promise.resolve())).rejects.toThrow(
       REFUSED,
     );
   });
