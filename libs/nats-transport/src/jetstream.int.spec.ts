@@ -68,6 +68,17 @@ describe('JetStream streams and consumers with the configured replica count (loc
     await ensureEventStream(nats, r, 1);
     expect((await jsm.streams.info(eventStreamName(r))).config.num_replicas).toBe(1);
     await expect(ensureEventStream(nats, root(), 3)).rejects.toThrow(REFUSED);
+    // An existing stream is brought to the count given, whoever created it; `undefined` leaves
+    // it alone. (nats-server 2.9 stores a count it cannot place on an update of one server.)
+    const other = root();
+    const replicasOf = async () =>
+      (await jsm.streams.info(eventStreamName(other))).config.num_replicas;
+    await ensureEventStream(nats, other, undefined);
+    expect(await replicasOf()).toBe(1);
+    await ensureEventStream(nats, other, 3);
+    expect(await replicasOf()).toBe(3);
+    await ensureEventStream(nats, other, undefined);
+    expect(await replicasOf()).toBe(3);
 
     const feed = (durable: string, replicas: number) =>
       new JetStreamEventFeed(nats, r, durable, () => undefined, replicas);
@@ -77,6 +88,13 @@ describe('JetStream streams and consumers with the configured replica count (loc
       1,
     );
     await one.stop();
+    // A follower that does not pass the count gets a consumer that follows the stream's.
+    const inheriting = new JetStreamEventFeed(nats, r, 'follower-inherits', () => undefined);
+    await inheriting.start(LOG_START, () => Promise.resolve());
+    expect(
+      (await jsm.consumers.info(eventStreamName(r), 'follower-inherits')).config.num_replicas ?? 0,
+    ).toBe(0);
+    await inheriting.stop();
     await expect(feed('follower-r3', 3).start(LOG_START, () => Promise.resolve())).rejects.toThrow(
       REFUSED,
     );

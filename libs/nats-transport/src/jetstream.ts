@@ -1,4 +1,11 @@
-import { AckPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type NatsConnection,
+  type StreamInfo,
+} from 'nats';
 
 /** JetStream names may not contain dots: `oauth` → `OAUTH`, `e2e-ab.c` → `E2E-AB_C`. */
 export const streamPrefix = (subjectRoot: string): string =>
@@ -69,26 +76,32 @@ export const eventStreamName = (subjectRoot: string): string =>
 /**
  * The stream every committed event is relayed to, under `<root>.v1.events.<type>`.
  * Message ids are event ids, so a re-publish inside the window is dropped.
+ * With a replica count, an existing stream is brought to it (whichever service
+ * created it first); `undefined` (a caller that does not know it yet) creates a
+ * missing stream with one replica and leaves an existing one as it is.
  */
 export const ensureEventStream = async (
   nats: NatsConnection,
   subjectRoot: string,
-  replicas: number,
+  replicas: number | undefined,
 ): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = eventStreamName(subjectRoot);
-  const config = {
-    name,
-    subjects: [`${subjectRoot}.v1.events.>`],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    duplicate_window: nanos(10 * 60_000),
-    num_replicas: replicas,
-  };
+  let existing: StreamInfo;
   try {
-    await jsm.streams.info(name);
+    existing = await jsm.streams.info(name);
   } catch {
-    await jsm.streams.add(config);
+    await jsm.streams.add({
+      name,
+      subjects: [`${subjectRoot}.v1.events.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(10 * 60_000),
+      num_replicas: replicas ?? 1,
+    });
+    return name;
   }
+  if (replicas !== undefined && existing.config.num_replicas !== replicas)
+    await jsm.streams.update(name, { ...existing.config, num_replicas: replicas });
   return name;
 };
