@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection, type NatsError } from 'nats';
+import { BrokerClient, clientInboxPrefix } from '@broker/client';
 import { AdminVerbs } from '@broker/contracts';
 import {
   addCredential,
@@ -86,7 +87,7 @@ describe('NATS permissions of deploy/nats-auth.conf (scenario 20)', () => {
       servers: server.url,
       user: CLIENT,
       pass: passwordOf(CLIENT),
-      inboxPrefix: `_INBOX.${CLIENT}`,
+      inboxPrefix: clientInboxPrefix(CLIENT),
     });
   });
 
@@ -102,17 +103,19 @@ describe('NATS permissions of deploy/nats-auth.conf (scenario 20)', () => {
     );
   });
 
-  it('lets the example client lease from its own pool and report as itself', async () => {
-    const reply = await request(client, `${ROOT}.v1.lease.gemini-cli.default.${CLIENT}`, {});
-    expect(reply.error).toBeUndefined();
-    const lease = reply['lease'] as LeaseBody;
-    expect(lease.accessToken).toBe(`access-${lease.credentialId}`);
-    expect(
-      await request(client, `${ROOT}.v1.report.${CLIENT}`, {
-        leaseId: lease.leaseId,
-        outcome: 'success',
-      }),
-    ).toEqual({ ok: true });
+  it('lets the example client, through libs/client as it connects by default, lease from its own pool and report as itself', async () => {
+    const library = await BrokerClient.create({
+      client: CLIENT,
+      subjectRoot: ROOT,
+      connect: { servers: server.url, user: CLIENT, pass: passwordOf(CLIENT) },
+    });
+    try {
+      const lease = await library.lease('gemini-cli', { reuse: false });
+      expect(lease.accessToken).toBe(`access-${lease.credentialId}`);
+      await library.report(lease, { outcome: 'success' });
+    } finally {
+      await library.close();
+    }
     expect(await auditRows(CLIENT)).toHaveLength(1);
   });
 
