@@ -27,7 +27,8 @@ export class BrokerClient {
 
   static async connect(config: RuntimeConfig): Promise<BrokerClient> {
     try {
-      return new BrokerClient(await connectNats(config, 'oauthctl'), config.subjectRoot);
+      // Replies come to the usual `_INBOX`, where the services' NATS users may answer.
+      return new BrokerClient(await connectNats(config, 'oauthctl', '_INBOX'), config.subjectRoot);
     } catch (error) {
       throw new Error(`cannot reach NATS at ${config.natsUrl}: ${(error as Error).message}`);
     }

@@ -21,7 +21,7 @@ const bootstrap = async (): Promise<void> => {
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
   await migrate(dataSource);
   const nats = await connectNats(config, SERVICE);
-  await ensureCommandStream(nats, config.subjectRoot);
+  await ensureCommandStream(nats, config.subjectRoot, config.jetStreamReplicas);
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const app = await createMicroservice({
     service: SERVICE,

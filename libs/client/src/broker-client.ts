@@ -41,6 +41,9 @@ export type BrokerConnection = Pick<
   'request' | 'subscribe' | 'drain' | 'close' | 'isClosed'
 >;
 
+/** Where a client's replies come: the only inbox the broker's NATS permissions let it read. */
+export const clientInboxPrefix = (client: string): string => `_INBOX.${client}`;
+
 export interface BrokerClientOptions {
   /** The client name NATS permissions pin this service to; the audit records it. */
   readonly client: string;
@@ -145,11 +148,21 @@ export class BrokerClient {
           });
   }
 
-  /** Uses `connection` if given (and leaves it open), else connects and owns the connection. */
+  /**
+   * Uses `connection` if given (and leaves it open), else connects and owns the
+   * connection, with replies on the client's own inbox `_INBOX.<client>` (the
+   * broker's NATS permissions let a client read only that one; `connect.inboxPrefix`
+   * overrides it).
+   */
   static async create(options: CreateBrokerClientOptions): Promise<BrokerClient> {
     const { connection, connect: connectOptions, ...rest } = options;
     if (connection !== undefined) return new BrokerClient(connection, rest, false);
-    const nats = await connect({ name: `broker-client:${options.client}`, ...connectOptions });
+    const client = checked(ClientNameSchema, options.client, 'client');
+    const nats = await connect({
+      name: `broker-client:${client}`,
+      inboxPrefix: clientInboxPrefix(client),
+      ...connectOptions,
+    });
     try {
       return new BrokerClient(nats, rest, true);
     } catch (error) {

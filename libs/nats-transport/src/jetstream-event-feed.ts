@@ -42,6 +42,11 @@ export class JetStreamEventFeed implements EventFeed {
     private readonly subjectRoot: string,
     private readonly durable: string,
     private readonly onError: (error: unknown) => void,
+    /**
+     * JetStream replicas of the stream and of this consumer (`BROKER_JETSTREAM_REPLICAS`).
+     * Left out, the consumer follows the stream's count (set by the relay); pass it.
+     */
+    private readonly replicas?: number,
   ) {}
 
   get checkpoint(): LogCheckpoint {
@@ -50,7 +55,7 @@ export class JetStreamEventFeed implements EventFeed {
 
   async start(from: LogCheckpoint, handler: BatchHandler): Promise<void> {
     this.current = from;
-    const stream = await ensureEventStream(this.nats, this.subjectRoot);
+    const stream = await ensureEventStream(this.nats, this.subjectRoot, this.replicas);
     const jsm = await this.nats.jetstreamManager();
     await jsm.consumers
       .add(stream, {
@@ -60,6 +65,7 @@ export class JetStreamEventFeed implements EventFeed {
         ack_wait: nanos(30_000),
         // A consumer nobody has used for a week is removed by the server.
         inactive_threshold: nanos(7 * 86_400_000),
+        ...(this.replicas === undefined ? {} : { num_replicas: this.replicas }),
       })
       .catch(async (error: unknown) => {
         if ((await jsm.consumers.info(stream, this.durable).catch(() => undefined)) === undefined)

@@ -1,4 +1,11 @@
-import { AckPolicy, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import {
+  AckPolicy,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type NatsConnection,
+  type StreamInfo,
+} from 'nats';
 
 /** JetStream names may not contain dots: `oauth` → `OAUTH`, `e2e-ab.c` → `E2E-AB_C`. */
 export const streamPrefix = (subjectRoot: string): string =>
@@ -6,6 +13,12 @@ export const streamPrefix = (subjectRoot: string): string =>
 
 export const commandStreamName = (subjectRoot: string): string =>
   `${streamPrefix(subjectRoot)}_CMD`;
+
+/*
+ * Every stream and consumer is created with the configured replica count
+ * (`BROKER_JETSTREAM_REPLICAS`): 1 on a single server, 3 on a cluster, where
+ * JetStream keeps each on three nodes and a node's loss loses nothing.
+ */
 
 /**
  * The work queue the scheduler writes commands to and the token service takes
@@ -15,6 +28,7 @@ export const commandStreamName = (subjectRoot: string): string =>
 export const ensureCommandStream = async (
   nats: NatsConnection,
   subjectRoot: string,
+  replicas: number,
 ): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = commandStreamName(subjectRoot);
@@ -25,6 +39,7 @@ export const ensureCommandStream = async (
     storage: StorageType.File,
     duplicate_window: nanos(10 * 60_000),
     max_age: nanos(24 * 3600_000),
+    num_replicas: replicas,
   };
   try {
     await jsm.streams.info(name);
@@ -42,6 +57,7 @@ export const ensureCommandConsumer = async (
   durable: string,
   ackWaitMs: number,
   maxDeliver: number,
+  replicas: number,
 ): Promise<void> => {
   const jsm = await nats.jetstreamManager();
   const stream = commandStreamName(subjectRoot);
@@ -50,6 +66,7 @@ export const ensureCommandConsumer = async (
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ackWaitMs),
     max_deliver: maxDeliver,
+    num_replicas: replicas,
   });
 };
 
@@ -59,24 +76,32 @@ export const eventStreamName = (subjectRoot: string): string =>
 /**
  * The stream every committed event is relayed to, under `<root>.v1.events.<type>`.
  * Message ids are event ids, so a re-publish inside the window is dropped.
+ * With a replica count, an existing stream is brought to it (whichever service
+ * created it first); `undefined` (a caller that does not know it yet) creates a
+ * missing stream with one replica and leaves an existing one as it is.
  */
 export const ensureEventStream = async (
   nats: NatsConnection,
   subjectRoot: string,
+  replicas: number | undefined,
 ): Promise<string> => {
   const jsm = await nats.jetstreamManager();
   const name = eventStreamName(subjectRoot);
-  const config = {
-    name,
-    subjects: [`${subjectRoot}.v1.events.>`],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    duplicate_window: nanos(10 * 60_000),
-  };
+  let existing: StreamInfo;
   try {
-    await jsm.streams.info(name);
+    existing = await jsm.streams.info(name);
   } catch {
-    await jsm.streams.add(config);
+    await jsm.streams.add({
+      name,
+      subjects: [`${subjectRoot}.v1.events.>`],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      duplicate_window: nanos(10 * 60_000),
+      num_replicas: replicas ?? 1,
+    });
+    return name;
   }
+  if (replicas !== undefined && existing.config.num_replicas !== replicas)
+    await jsm.streams.update(name, { ...existing.config, num_replicas: replicas });
   return name;
 };

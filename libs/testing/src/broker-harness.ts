@@ -21,6 +21,10 @@ export interface HarnessOptions {
   readonly config?: Record<string, unknown>;
   /** A NATS server of the test's own instead of the machine's. */
   readonly natsUrl?: string;
+  /** The harness's own NATS user (a server with permissions); services get theirs through `env`. */
+  readonly natsUser?: { readonly user: string; readonly pass: string };
+  /** The subject root instead of a unique one: only on a NATS server of the test's own. */
+  readonly subjectRoot?: string;
 }
 
 /**
@@ -40,6 +44,8 @@ export class BrokerHarness {
 
   static async create(options: HarnessOptions = {}): Promise<BrokerHarness> {
     if (options.natsUrl === undefined) await ensureNats();
+    if (options.subjectRoot !== undefined && options.natsUrl === undefined)
+      throw new Error('a fixed subject root needs a NATS server of the test’s own (natsUrl)');
     const natsUrl = options.natsUrl ?? NATS_URL;
     const database =
       options.databaseUrl === undefined ? await createTestDatabase('broker_e2e') : undefined;
@@ -47,9 +53,12 @@ export class BrokerHarness {
       servers: natsUrl,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      ...(options.natsUser === undefined
+        ? {}
+        : { user: options.natsUser.user, pass: options.natsUser.pass }),
     });
     return new BrokerHarness(
-      uniqueName('e2e').replace(/_/g, '-'),
+      options.subjectRoot ?? uniqueName('e2e').replace(/_/g, '-'),
       options.databaseUrl ?? (database as TestDatabase).url,
       KeyRing.generateSpec('test'),
       nats,

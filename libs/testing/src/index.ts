@@ -8,3 +8,4 @@ export * from './mock-oauth-server.js';
 export * from './private-nats.js';
 export * from './webhook-receiver.js';
 export * from './fake-provider-api.js';
+export * from './deploy-nats-config.js';

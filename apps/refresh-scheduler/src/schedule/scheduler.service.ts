@@ -58,6 +58,7 @@ export class SchedulerService implements OnModuleDestroy {
             { err: errorMessage(error) },
             'applying a relayed event failed; redelivering',
           ),
+        config.jetStreamReplicas,
       ),
       onError: (error) =>
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),

@@ -37,8 +37,9 @@ export class CommandConsumer implements OnModuleDestroy {
 
   async start(): Promise<void> {
     const root = this.config.subjectRoot;
-    await ensureCommandStream(this.nats, root);
-    await ensureCommandConsumer(this.nats, root, DURABLE, ACK_WAIT_MS, MAX_DELIVER);
+    const replicas = this.config.jetStreamReplicas;
+    await ensureCommandStream(this.nats, root, replicas);
+    await ensureCommandConsumer(this.nats, root, DURABLE, ACK_WAIT_MS, MAX_DELIVER, replicas);
     const consumer = await this.nats.jetstream().consumers.get(commandStreamName(root), DURABLE);
     this.messages = await consumer.consume({ max_messages: 16 });
     void this.loop(this.messages);

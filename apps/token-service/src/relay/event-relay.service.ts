@@ -80,7 +80,7 @@ export class EventRelayService implements OnModuleDestroy {
         return;
       }
       this.lock = lock;
-      await ensureEventStream(this.nats, this.config.subjectRoot);
+      await ensureEventStream(this.nats, this.config.subjectRoot, this.config.jetStreamReplicas);
       const from = await this.checkpoints.load(CHECKPOINT);
       this.follower = new PostgresLogFollower(this.store, {
         listenUrl: this.config.databaseUrl,
