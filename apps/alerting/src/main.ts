@@ -43,6 +43,7 @@ const bootstrap = async (): Promise<void> => {
       `alerting-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
       (error) =>
         logger.warn({ err: errorMessage(error) }, 'applying a relayed event failed; redelivering'),
+      config.jetStreamReplicas,
     ),
     onError,
   );

@@ -42,11 +42,8 @@ export class JetStreamEventFeed implements EventFeed {
     private readonly subjectRoot: string,
     private readonly durable: string,
     private readonly onError: (error: unknown) => void,
-    /**
-     * JetStream replicas of the stream and of this consumer (`BROKER_JETSTREAM_REPLICAS`).
-     * Left out, the consumer follows the stream's count (set by the relay); pass it.
-     */
-    private readonly replicas?: number,
+    /** JetStream replicas of the stream and of this consumer (`BROKER_JETSTREAM_REPLICAS`). */
+    private readonly replicas: number,
   ) {}
 
   get checkpoint(): LogCheckpoint {
@@ -65,7 +62,7 @@ export class JetStreamEventFeed implements EventFeed {
         ack_wait: nanos(30_000),
         // A consumer nobody has used for a week is removed by the server.
         inactive_threshold: nanos(7 * 86_400_000),
-        ...(this.replicas === undefined ? {} : { num_replicas: this.replicas }),
+        num_replicas: this.replicas,
       })
       .catch(async (error: unknown) => {
         if ((await jsm.consumers.info(stream, this.durable).catch(() => undefined)) === undefined)

@@ -88,13 +88,6 @@ describe('JetStream streams and consumers with the configured replica count (loc
       1,
     );
     await one.stop();
-    // A follower that does not pass the count gets a consumer that follows the stream's.
-    const inheriting = new JetStreamEventFeed(nats, r, 'follower-inherits', () => undefined);
-    await inheriting.start(LOG_START, () => Promise.resolve());
-    expect(
-      (await jsm.consumers.info(eventStreamName(r), 'follower-inherits')).config.num_replicas ?? 0,
-    ).toBe(0);
-    await inheriting.stop();
     await expect(feed('follower-r3', 3).start(LOG_START, () => Promise.resolve())).rejects.toThrow(
       REFUSED,
     );
