@@ -86,6 +86,8 @@ export const AuditLeasesRequestSchema = z.strictObject({
   from: TimestampSchema.optional(),
   to: TimestampSchema.optional(),
   limit: z.number().int().min(1).max(10_000).optional(),
+  /** The `next` of the previous page: leases after it, in the same order (time, then lease id). */
+  after: z.string().min(1).max(200).optional(),
 });
 export type AuditLeasesRequest = z.infer<typeof AuditLeasesRequestSchema>;
 
@@ -102,11 +104,18 @@ export const RotateReplySchema = ok({
   successor: CredentialViewSchema,
 });
 export const CredentialListReplySchema = ok({ credentials: z.array(CredentialViewSchema) });
-export const CredentialDetailReplySchema = ok({
+const CredentialDetailShape = {
   credential: CredentialViewSchema,
   health: CredentialHealthSchema,
   metrics: CredentialMetricsSchema,
-});
+  /** Stream version of the last event the answering replica folded into this credential. */
+  version: z.number().int().positive(),
+};
+export const CredentialDetailReplySchema = ok(CredentialDetailShape);
+export const CredentialDetailSchema = z.strictObject(CredentialDetailShape);
+export type CredentialDetail = z.infer<typeof CredentialDetailSchema>;
+/** Every credential with its health and usage, as `credentials.get` gives one. */
+export const CredentialStatusReplySchema = ok({ credentials: z.array(CredentialDetailSchema) });
 export const PoolsStatusReplySchema = ok({ pools: z.array(PoolStatusSchema) });
 export const ScheduleListRequestSchema = z.strictObject({
   provider: ProviderNameSchema.optional(),
@@ -131,7 +140,11 @@ export const ScheduleListReplySchema = ok({
 });
 export type ScheduleEntry = z.infer<typeof ScheduleEntrySchema>;
 
-export const AuditLeasesReplySchema = ok({ leases: z.array(AuditLeaseSchema) });
+export const AuditLeasesReplySchema = ok({
+  leases: z.array(AuditLeaseSchema),
+  /** Pass as `after` for the next page; null when this page is the last. */
+  next: z.string().nullable(),
+});
 
 /** Every admin verb: `<root>.v1.admin.<verb>`, its request body and its reply. */
 export const AdminVerbs = {
@@ -142,6 +155,10 @@ export const AdminVerbs = {
   },
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
+  'credentials.status': {
+    request: ListCredentialsRequestSchema,
+    reply: CredentialStatusReplySchema,
+  },
   'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },
   'credentials.rotate': { request: RotateCredentialRequestSchema, reply: RotateReplySchema },
   'credentials.decommission': {

@@ -41,6 +41,8 @@ export const CredentialViewSchema = z.strictObject({
   status: CredentialStatusSchema,
   /** Why the credential is not active, e.g. what the provider said when it refused a refresh. */
   statusReason: z.string().optional(),
+  /** When the status last changed (re-authorisation required, revoked, decommissioned), if known. */
+  statusChangedAt: TimestampSchema.optional(),
   state: CredentialConditionSchema,
   expiresAt: TimestampSchema,
   lastRefreshAt: TimestampSchema.nullable(),
@@ -57,6 +59,8 @@ export const CredentialHealthSchema = z.strictObject({
   consecutiveFailures: z.number().int().nonnegative(),
   backoffUntil: TimestampSchema.nullable(),
   coolingUntil: TimestampSchema.nullable(),
+  /** The HTTP status that started the running cooldown (429, 402), while it runs. */
+  coolingStatus: z.number().int().nullable(),
   modelCooldowns: z.record(ModelSchema, TimestampSchema),
   refreshRequired: z.boolean(),
   refreshing: z.boolean(),

@@ -13,3 +13,4 @@ export * from './credential/refresh-decisions.js';
 export * from './credential/rotation-decisions.js';
 export * from './alerts/index.js';
 export * from './usage/pool-usage-window.js';
+export * from './views/live-differences.js';

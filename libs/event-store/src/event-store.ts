@@ -12,7 +12,7 @@ import type {
 
 export const EVENTS_CHANNEL = 'broker_events';
 
-interface EventRow {
+export interface EventRow {
   global_position: string;
   transaction_id: string;
   event_id: string;
@@ -25,10 +25,11 @@ interface EventRow {
   hash: string;
 }
 
-const COLUMNS = `global_position, transaction_id::text AS transaction_id, event_id, stream_id,
+/** The columns of an event row, in the shape `toStoredEvent` reads. */
+export const EVENT_COLUMNS = `global_position, transaction_id::text AS transaction_id, event_id, stream_id,
   stream_version, type, data, metadata, recorded_at, hash`;
 
-const toStored = (row: EventRow): StoredEvent => ({
+export const toStoredEvent = (row: EventRow): StoredEvent => ({
   globalPosition: Number(row.global_position),
   transactionId: row.transaction_id,
   eventId: row.event_id,
@@ -117,7 +118,7 @@ export class PostgresEventStore {
       const inserted = (await runner.query(
         `INSERT INTO events (event_id, stream_id, stream_version, type, data, metadata, recorded_at, hash)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[], $8::text[])
-         RETURNING ${COLUMNS}`,
+         RETURNING ${EVENT_COLUMNS}`,
         [
           rows.map((r) => r.eventId),
           rows.map((r) => r.streamId),
@@ -131,7 +132,7 @@ export class PostgresEventStore {
       )) as EventRow[];
       await runner.query(`SELECT pg_notify($1, $2)`, [EVENTS_CHANNEL, streamId]);
       await runner.commitTransaction();
-      return inserted.map(toStored).sort((a, b) => a.streamVersion - b.streamVersion);
+      return inserted.map(toStoredEvent).sort((a, b) => a.streamVersion - b.streamVersion);
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       if ((error as { code?: string }).code === UNIQUE_VIOLATION && expectedVersion !== 'any') {
@@ -158,10 +159,10 @@ export class PostgresEventStore {
 
   async readStream(streamId: string, afterVersion = 0): Promise<StoredEvent[]> {
     const rows = await this.db.query<EventRow[]>(
-      `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`,
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version`,
       [streamId, afterVersion],
     );
-    return rows.map(toStored);
+    return rows.map(toStoredEvent);
   }
 
   /**
@@ -171,13 +172,13 @@ export class PostgresEventStore {
    */
   async readAll(after: LogCheckpoint, limit = 1000): Promise<StoredEvent[]> {
     const rows = await this.db.query<EventRow[]>(
-      `SELECT ${COLUMNS} FROM events
+      `SELECT ${EVENT_COLUMNS} FROM events
        WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
          AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
        ORDER BY events.transaction_id, events.global_position
        LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
     );
-    return rows.map(toStored);
+    return rows.map(toStoredEvent);
   }
 }

@@ -12,3 +12,7 @@ export * from './leader-lease.js';
 export * from './credential-projection.js';
 export * from './checkpoint-store.js';
 export * from './webhook-delivery-queue.js';
+export * from './chain-check.js';
+export * from './replay-log.js';
+export * from './live-comparison.js';
+export * from './log-snapshot.js';

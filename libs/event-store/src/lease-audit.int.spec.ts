@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@broker/testing';
 import { createDataSource, ensureDatabase, migrate } from './database.js';
-import { LeaseAuditReader, LeaseAuditWriter, type LeaseAuditRow } from './lease-audit.js';
+import {
+  decodeAuditCursor,
+  encodeAuditCursor,
+  LeaseAuditReader,
+  LeaseAuditWriter,
+  type AuditCursor,
+  type LeaseAuditRow,
+} from './lease-audit.js';
 
 // The `testTimeout` of the int project in jest.config.cjs is not applied per project.
 jest.setTimeout(30_000);
@@ -246,6 +253,47 @@ describe('LeaseAuditReader', () => {
     const any = await reader.search({ limit: 3 });
     expect(any.map((l) => l.leaseId)).toEqual(idsAt(0, 1, 2));
     expect(await reader.search({ client: 'nobody', limit: 10 })).toEqual([]);
+  });
+
+  it('lease audit - pages follow each other exactly, even within one millisecond and one group commit', async () => {
+    const client = `pager-${randomUUID().slice(0, 8)}`;
+    const rows = Array.from({ length: 7 }, () => lease({ client }));
+    // Three leases in one group commit (same time), two a microsecond apart, two later.
+    const base = '2099-06-01T10:00:00.123'; // future: prune below keeps them
+    const times = ['456', '456', '456', '457', '458', '999', '999'];
+    for (const [i, row] of rows.entries()) {
+      await dataSource.query(
+        `INSERT INTO lease_audit (lease_id, leased_at, client, provider, pool, credential_id, expires_at, selection, replica)
+         VALUES ($1, $2::timestamptz, $3, 'openai', 'default', 'cred-1', now(), '{}', 'r')`,
+        [row.leaseId, `${base}${times[i] ?? ''}Z`, client],
+      );
+    }
+    const seen: string[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    do {
+      const page: { leases: { leaseId: string }[]; next: string | null } = await reader.searchPage({
+        client,
+        limit: 2,
+        ...(after === null ? {} : { after: decodeAuditCursor(after) as AuditCursor }),
+      });
+      seen.push(...page.leases.map((l) => l.leaseId));
+      after = page.next;
+      pages += 1;
+    } while (after !== null);
+    expect(pages).toBe(4);
+    expect(seen).toEqual((await reader.search({ client, limit: 100 })).map((l) => l.leaseId));
+    expect(new Set(seen).size).toBe(7);
+    const exact = await reader.searchPage({ client, limit: 7 });
+    expect(exact.next).toBeNull();
+    expect(exact.leases).toHaveLength(7);
+  });
+
+  it('lease audit - a cursor is refused unless it is one a page gave', () => {
+    const cursor = { leasedAt: '2021-06-01T10:00:00.123456Z', leaseId: randomUUID() };
+    expect(decodeAuditCursor(encodeAuditCursor(cursor))).toEqual(cursor);
+    expect(decodeAuditCursor('not-a-cursor')).toBeNull();
+    expect(decodeAuditCursor(Buffer.from("2021-06-01|x'; DROP").toString('base64url'))).toBeNull();
   });
 
   it('lease audit - live returns only the credential’s leases that have not ended, oldest first', async () => {

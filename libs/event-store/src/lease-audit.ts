@@ -120,8 +120,31 @@ export interface LeaseSearch {
   readonly client?: string;
   readonly from?: Date;
   readonly to?: Date;
+  /** Only leases after this one in (time, lease id) order: the `next` of the previous page. */
+  readonly after?: AuditCursor;
   readonly limit: number;
 }
+
+/** Where a page of the audit ended: the exact lease time (to the microsecond) and lease id. */
+export interface AuditCursor {
+  readonly leasedAt: string;
+  readonly leaseId: string;
+}
+
+const CURSOR =
+  /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export const encodeAuditCursor = (cursor: AuditCursor): string =>
+  Buffer.from(`${cursor.leasedAt}|${cursor.leaseId}`).toString('base64url');
+
+/** The cursor a page handed out, or null when the text is not one. */
+export const decodeAuditCursor = (text: string): AuditCursor | null => {
+  const match = CURSOR.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  return match === null ? null : { leasedAt: match[1] as string, leaseId: match[2] as string };
+};
+
+/** Microseconds kept: the page boundary must be exact, and Date has only milliseconds. */
+const EXACT_LEASED_AT = `to_char(leased_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS leased_at_exact`;
 
 /** Reads of the lease audit: by id for reports, live leases for notices, searches for operators. */
 export class LeaseAuditReader {
@@ -144,23 +167,53 @@ export class LeaseAuditReader {
   }
 
   async search(query: LeaseSearch): Promise<AuditedLease[]> {
+    return (await this.select(query, query.limit)).map(toAudited);
+  }
+
+  /** One page of a search, oldest first, and the cursor of the next page (null on the last). */
+  async searchPage(query: LeaseSearch): Promise<{ leases: AuditedLease[]; next: string | null }> {
+    const rows = await this.select(query, query.limit + 1);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      leases: page.map(toAudited),
+      next:
+        rows.length > query.limit && last !== undefined
+          ? encodeAuditCursor({ leasedAt: last.leased_at_exact, leaseId: last.lease_id })
+          : null,
+    };
+  }
+
+  private select(
+    query: LeaseSearch,
+    limit: number,
+  ): Promise<(AuditRow & { leased_at_exact: string })[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
-      params.push(value);
-      where.push(clause.replace('?', `$${params.length}`));
+    const add = (clause: string, ...values: unknown[]) => {
+      let text = clause;
+      for (const value of values) {
+        params.push(value);
+        text = text.replace('?', `$${params.length}`);
+      }
+      where.push(text);
     };
     if (query.credentialId !== undefined) add('credential_id = ?', query.credentialId);
     if (query.client !== undefined) add('client = ?', query.client);
     if (query.from !== undefined) add('leased_at >= ?', query.from);
     if (query.to !== undefined) add('leased_at < ?', query.to);
-    params.push(query.limit);
-    const rows = await this.db.query<AuditRow[]>(
-      `SELECT * FROM lease_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+    if (query.after !== undefined)
+      add(
+        '(leased_at, lease_id) > (?::timestamptz, ?::uuid)',
+        query.after.leasedAt,
+        query.after.leaseId,
+      );
+    params.push(limit);
+    return this.db.query(
+      `SELECT *, ${EXACT_LEASED_AT} FROM lease_audit ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY leased_at, lease_id LIMIT $${params.length}`,
       params,
     );
-    return rows.map(toAudited);
   }
 
   /** Deletes rows older than the retention; returns how many went. */

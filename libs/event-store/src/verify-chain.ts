@@ -1,4 +1,4 @@
-import { chainHash } from './hash-chain.js';
+import { ChainCheck } from './chain-check.js';
 import type { StoredEvent } from './types.js';
 
 export type ChainVerdict =
@@ -18,24 +18,16 @@ export const verifyChain = (events: Iterable<StoredEvent>): ChainVerdict => {
     streams.set(event.streamId, list);
     count += 1;
   }
+  const check = new ChainCheck();
   const firstBad: { event: StoredEvent; problem: string }[] = [];
   for (const list of streams.values()) {
     list.sort((a, b) => a.globalPosition - b.globalPosition);
-    let previousHash = '';
-    for (const [i, event] of list.entries()) {
-      if (event.streamVersion !== i + 1) {
-        firstBad.push({
-          event,
-          problem: `stream version ${event.streamVersion} where ${i + 1} was expected`,
-        });
+    for (const event of list) {
+      const problem = check.next(event);
+      if (problem !== null) {
+        firstBad.push({ event, problem });
         break;
       }
-      const expected = chainHash(previousHash, event);
-      if (expected !== event.hash) {
-        firstBad.push({ event, problem: 'hash does not match the event and its predecessor' });
-        break;
-      }
-      previousHash = event.hash;
     }
   }
   const earliest = firstBad.sort((a, b) => a.event.globalPosition - b.event.globalPosition)[0];

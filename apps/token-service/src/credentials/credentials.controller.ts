@@ -27,6 +27,11 @@ export class CredentialsController {
     return this.credentials.get(parseBody(AdminVerbs['credentials.get'].request, body).id);
   }
 
+  @MessagePattern(SubjectPatterns.admin('credentials.status'))
+  status(@Payload() body: unknown): AdminReply<'credentials.status'> {
+    return this.credentials.status(parseBody(AdminVerbs['credentials.status'].request, body));
+  }
+
   @MessagePattern(SubjectPatterns.admin('credentials.refresh'))
   refresh(@Payload() body: unknown): Promise<AdminReply<'credentials.refresh'>> {
     return this.credentials.refresh(parseBody(AdminVerbs['credentials.refresh'].request, body).id);

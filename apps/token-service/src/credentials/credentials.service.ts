@@ -5,6 +5,7 @@ import {
   type AddCredentialRequest,
   type AdminReply,
   type AdminRequest,
+  type CredentialDetail,
   type EventMetadata,
   type ImportCredentialRequest,
 } from '@broker/contracts';
@@ -179,13 +180,30 @@ export class CredentialsService {
   }
 
   get(id: string): AdminReply<'credentials.get'> {
-    const credential = this.mustGet(id);
+    return { ok: true, ...this.detail(this.mustGet(id), this.clock.now()) };
+  }
+
+  /** Every credential with its health and usage, in one answer. */
+  status(filter: { provider?: string; pool?: string }): AdminReply<'credentials.status'> {
     const now = this.clock.now();
+    const credentials = this.state.registry
+      .all()
+      .filter(
+        (c) =>
+          (filter.provider === undefined || c.provider === filter.provider) &&
+          (filter.pool === undefined || c.pool === filter.pool),
+      )
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((c) => this.detail(c, now));
+    return { ok: true, credentials };
+  }
+
+  private detail(credential: CredentialState, now: number): CredentialDetail {
     return {
-      ok: true,
       credential: toCredentialView(credential, now),
       health: toHealthView(credential, now),
       metrics: toMetricsView(this.withUnflushed(credential)),
+      version: credential.version,
     };
   }
 

@@ -17,6 +17,9 @@ export const EncryptedSchema = z
 
 const credential = { credentialId: CredentialIdSchema };
 
+/** When a credential's status changed; absent in events written before it was recorded. */
+const StatusChangedAtSchema = TimestampSchema.optional();
+
 export const CredentialAddedV1 = z.strictObject({
   type: z.literal('credential.added.v1'),
   data: z.strictObject({
@@ -117,7 +120,7 @@ export const CredentialUsageRecordedV1 = z.strictObject({
 
 export const CredentialRevokedV1 = z.strictObject({
   type: z.literal('credential.revoked.v1'),
-  data: z.strictObject({ ...credential, reason: z.string() }),
+  data: z.strictObject({ ...credential, reason: z.string(), at: StatusChangedAtSchema }),
 });
 
 export const RefreshReasonSchema = z.enum([
@@ -188,6 +191,7 @@ export const CredentialReauthRequiredV1 = z.strictObject({
     refreshId: z.uuid().optional(),
     error: z.string(),
     reason: z.string(),
+    at: StatusChangedAtSchema,
   }),
 });
 
@@ -220,7 +224,7 @@ export const CredentialRotatedV1 = z.strictObject({
 /** Out of rotation for good: no lease returns it again. */
 export const CredentialDecommissionedV1 = z.strictObject({
   type: z.literal('credential.decommissioned.v1'),
-  data: z.strictObject({ ...credential, reason: z.string() }),
+  data: z.strictObject({ ...credential, reason: z.string(), at: StatusChangedAtSchema }),
 });
 
 export const CredentialEventSchema = z.discriminatedUnion('type', [

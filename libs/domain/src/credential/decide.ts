@@ -43,10 +43,14 @@ const add = (
   return [{ type: 'credential.added.v1', data: { ...command.data, addedAt: iso(now) } }];
 };
 
-const revoke = (command: RevokeCredential, state: CredentialState | null): CredentialEvent[] => {
+const revoke = (
+  command: RevokeCredential,
+  state: CredentialState | null,
+  { now }: DecideContext,
+): CredentialEvent[] => {
   const current = mustExist(state, command.data.credentialId);
   if (current.status === 'revoked') return [];
-  return [{ type: 'credential.revoked.v1', data: command.data }];
+  return [{ type: 'credential.revoked.v1', data: { ...command.data, at: iso(now) } }];
 };
 
 const RATE_LIMITED = new Set([402, 429]);
@@ -167,7 +171,7 @@ export const decide = (
     case 'AddCredential':
       return add(command, state, context);
     case 'RevokeCredential':
-      return revoke(command, state);
+      return revoke(command, state, context);
     case 'RecordOutcome':
       return recordOutcome(command, state, context);
     case 'RecordUsage':
@@ -185,7 +189,7 @@ export const decide = (
     case 'RotateCredential':
       return rotate(command, mustExist(state, command.data.credentialId), context.now);
     case 'DecommissionCredential':
-      return decommission(command, mustExist(state, command.data.credentialId));
+      return decommission(command, mustExist(state, command.data.credentialId), context.now);
     default: {
       const unhandled: never = command;
       throw new Error(`decide: unhandled command ${JSON.stringify(unhandled)}`);

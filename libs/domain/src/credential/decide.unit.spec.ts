@@ -110,9 +110,12 @@ describe('decide', () => {
       expect(error.message).toContain(CREDENTIAL_ID);
     });
 
-    it('revokes the credential with the reason given', () => {
+    it('revokes the credential with the reason given, saying when', () => {
       expect(when(healthy, revokeCommand('leaked'))).toEqual([
-        { type: 'credential.revoked.v1', data: { credentialId: CREDENTIAL_ID, reason: 'leaked' } },
+        {
+          type: 'credential.revoked.v1',
+          data: { credentialId: CREDENTIAL_ID, reason: 'leaked', at: iso(NOW) },
+        },
       ]);
     });
 

@@ -9,6 +9,7 @@ import {
 } from './state.js';
 
 const at = (iso: string): number => Date.parse(iso);
+const atOrNull = (iso: string | undefined): number | null => (iso === undefined ? null : at(iso));
 
 const addCounts = (
   a: Readonly<Record<string, number>>,
@@ -62,6 +63,7 @@ export const evolve = (
       ...(d.clientId === undefined ? {} : { clientId: d.clientId }),
       tokenType: d.tokenType,
       status: 'active',
+      statusChangedAt: null,
       addedAt: at(d.addedAt),
       expiresAt: at(d.expiresAt),
       secrets: d.secrets,
@@ -102,7 +104,10 @@ export const evolve = (
           },
         };
       }
-      return { ...state, health: { ...state.health, coolingUntil: until } };
+      return {
+        ...state,
+        health: { ...state.health, coolingUntil: until, coolingStatus: event.data.status },
+      };
     }
     case 'credential.refresh-required.v1':
       return { ...state, health: { ...state.health, refreshRequired: true } };
@@ -114,7 +119,12 @@ export const evolve = (
     case 'credential.usage-recorded.v1':
       return { ...state, usage: addUsage(state.usage, event.data) };
     case 'credential.revoked.v1':
-      return { ...state, status: 'revoked', statusReason: event.data.reason };
+      return {
+        ...state,
+        status: 'revoked',
+        statusReason: event.data.reason,
+        statusChangedAt: atOrNull(event.data.at),
+      };
     case 'credential.refresh-started.v1': {
       const { refreshId, reason, replica, startedAt } = event.data;
       return {
@@ -165,6 +175,7 @@ export const evolve = (
         ...state,
         status: 'reauth-required',
         statusReason: event.data.reason,
+        statusChangedAt: atOrNull(event.data.at),
         refresh: { ...state.refresh, inFlight: null, lastError: event.data.error },
       };
     case 'credential.rotation-due.v1':
@@ -179,7 +190,12 @@ export const evolve = (
         },
       };
     case 'credential.decommissioned.v1':
-      return { ...state, status: 'decommissioned', statusReason: event.data.reason };
+      return {
+        ...state,
+        status: 'decommissioned',
+        statusReason: event.data.reason,
+        statusChangedAt: atOrNull(event.data.at),
+      };
     case 'credential.refresh-outcome-unknown.v1':
       return { ...state, refresh: { ...state.refresh, inFlight: null, outcomeUnknown: true } };
     default: {

@@ -46,6 +46,7 @@ describe('evolve', () => {
         metadata: { owner: 'alice' },
         tokenType: 'bearer',
         status: 'active',
+        statusChangedAt: null,
         addedAt: NOW - HOUR,
         expiresAt: NOW + HOUR,
         secrets: ENCRYPTED_SECRETS,
@@ -108,6 +109,7 @@ describe('evolve', () => {
       expect(evolve(added, cooledDownEvent(NOW + MINUTE))?.health).toEqual({
         ...HEALTHY,
         coolingUntil: NOW + MINUTE,
+        coolingStatus: 429,
       });
     });
 
@@ -140,13 +142,20 @@ describe('evolve', () => {
         recoveredEvent(3),
       ]);
 
-      expect(state?.health).toEqual({ ...HEALTHY, coolingUntil: NOW + MINUTE });
+      expect(state?.health).toEqual({ ...HEALTHY, coolingUntil: NOW + MINUTE, coolingStatus: 429 });
     });
 
     it('marks the credential revoked with the reason', () => {
       const state = evolve(added, revokedEvent({ reason: 'account closed' }));
 
       expect(state).toMatchObject({ status: 'revoked', statusReason: 'account closed' });
+    });
+
+    it('remembers when the status changed, or nothing for an event written before it said', () => {
+      expect(evolve(added, revokedEvent({ at: iso(NOW + MINUTE) }))?.statusChangedAt).toBe(
+        NOW + MINUTE,
+      );
+      expect(evolve(added, revokedEvent())?.statusChangedAt).toBeNull();
     });
 
     it('adds a usage window to the totals', () => {

@@ -106,6 +106,7 @@ export const failRefresh = (
           refreshId: failure.refreshId,
           error: failure.error,
           reason,
+          at: iso(now),
         },
       },
     ];

@@ -184,12 +184,14 @@ describe('refresh decisions', () => {
             error: 'invalid_grant',
             reason:
               'the provider rejected the refresh token (invalid_grant: Token has been expired or revoked.); log in again',
+            at: iso(NOW),
           },
         },
       ]);
       const after = fold(state, events);
       expect(after.status).toBe('reauth-required');
       expect(after.statusReason).toContain('invalid_grant');
+      expect(after.statusChangedAt).toBe(NOW);
     });
 
     it('a transient failure backs off exponentially with jitter and honours a longer Retry-After', () => {

@@ -47,9 +47,10 @@ export const rotate = (
 export const decommission = (
   command: DecommissionCredential,
   state: CredentialState,
+  now: number,
 ): CredentialEvent[] =>
   state.status === 'decommissioned' || state.status === 'revoked'
     ? []
-    : [{ type: 'credential.decommissioned.v1', data: command.data }];
+    : [{ type: 'credential.decommissioned.v1', data: { ...command.data, at: iso(now) } }];
 
 export { DAY_MS };

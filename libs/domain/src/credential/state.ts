@@ -11,6 +11,8 @@ export interface CredentialHealthState {
   readonly consecutiveFailures: number;
   readonly backoffUntil: number | null;
   readonly coolingUntil: number | null;
+  /** The HTTP status (429, 402) that started the credential-wide cooldown. */
+  readonly coolingStatus: number | null;
   readonly modelCooldowns: Readonly<Record<string, number>>;
   readonly refreshRequired: boolean;
 }
@@ -85,6 +87,8 @@ export interface CredentialState {
   readonly tokenType: string;
   readonly status: CredentialStatus;
   readonly statusReason?: string;
+  /** When the status last changed, if the event said (older events do not). */
+  readonly statusChangedAt: number | null;
   readonly addedAt: number;
   readonly expiresAt: number;
   /** Encrypted token material, exactly as in the log. */
@@ -102,6 +106,7 @@ export const HEALTHY: CredentialHealthState = {
   consecutiveFailures: 0,
   backoffUntil: null,
   coolingUntil: null,
+  coolingStatus: null,
   modelCooldowns: {},
   refreshRequired: false,
 };

@@ -189,6 +189,7 @@ export const credential = (overrides: CredentialOverrides = {}): CredentialState
     metadata: {},
     tokenType: 'Bearer',
     status: 'active',
+    statusChangedAt: null,
     addedAt: NOW - HOUR,
     expiresAt: NOW + HOUR,
     secrets: { ...ENCRYPTED_SECRETS },

@@ -27,6 +27,7 @@ export const toCredentialView = (c: CredentialState, now: number): CredentialVie
   ...(c.label === undefined ? {} : { label: c.label }),
   status: c.status,
   ...(c.statusReason === undefined ? {} : { statusReason: c.statusReason }),
+  ...(c.statusChangedAt === null ? {} : { statusChangedAt: iso(c.statusChangedAt) }),
   state: conditionOf(c, now),
   expiresAt: iso(c.expiresAt),
   lastRefreshAt: isoOrNull(c.lastRefreshAt),
@@ -38,31 +39,32 @@ export const toCredentialView = (c: CredentialState, now: number): CredentialVie
   addedAt: iso(c.addedAt),
 });
 
-export const toHealthView = (c: CredentialState, now: number): CredentialHealth => ({
-  consecutiveFailures: c.health.consecutiveFailures,
-  backoffUntil:
-    c.health.backoffUntil !== null && c.health.backoffUntil > now
-      ? iso(c.health.backoffUntil)
-      : null,
-  coolingUntil:
-    c.health.coolingUntil !== null && c.health.coolingUntil > now
-      ? iso(c.health.coolingUntil)
-      : null,
-  modelCooldowns: Object.fromEntries(
-    Object.entries(c.health.modelCooldowns)
-      .filter(([, until]) => until > now)
-      .map(([model, until]) => [model, iso(until)]),
-  ),
-  refreshRequired: c.health.refreshRequired,
-  refreshing: c.refresh.inFlight !== null,
-  refreshFailures: c.refresh.consecutiveFailures,
-  nextRefreshAttemptAt:
-    c.refresh.nextAttemptAt !== null && c.refresh.nextAttemptAt > now
-      ? iso(c.refresh.nextAttemptAt)
-      : null,
-  lastRefreshError: c.refresh.lastError,
-  refreshOutcomeUnknown: c.refresh.outcomeUnknown,
-});
+export const toHealthView = (c: CredentialState, now: number): CredentialHealth => {
+  const cooling = c.health.coolingUntil !== null && c.health.coolingUntil > now;
+  return {
+    consecutiveFailures: c.health.consecutiveFailures,
+    backoffUntil:
+      c.health.backoffUntil !== null && c.health.backoffUntil > now
+        ? iso(c.health.backoffUntil)
+        : null,
+    coolingUntil: cooling ? iso(c.health.coolingUntil) : null,
+    coolingStatus: cooling ? c.health.coolingStatus : null,
+    modelCooldowns: Object.fromEntries(
+      Object.entries(c.health.modelCooldowns)
+        .filter(([, until]) => until > now)
+        .map(([model, until]) => [model, iso(until)]),
+    ),
+    refreshRequired: c.health.refreshRequired,
+    refreshing: c.refresh.inFlight !== null,
+    refreshFailures: c.refresh.consecutiveFailures,
+    nextRefreshAttemptAt:
+      c.refresh.nextAttemptAt !== null && c.refresh.nextAttemptAt > now
+        ? iso(c.refresh.nextAttemptAt)
+        : null,
+    lastRefreshError: c.refresh.lastError,
+    refreshOutcomeUnknown: c.refresh.outcomeUnknown,
+  };
+};
 
 export const toMetricsView = (u: CredentialUsageTotals): CredentialMetrics => ({
   leases: u.leases,

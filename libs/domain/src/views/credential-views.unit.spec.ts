@@ -150,6 +150,7 @@ describe('credential views', () => {
           consecutiveFailures: 3,
           backoffUntil: NOW - 1,
           coolingUntil: NOW + MINUTE,
+          coolingStatus: 429,
           modelCooldowns: { 'gemini-2.5-pro': NOW + MINUTE, 'gemini-2.5-flash': NOW },
         },
       });
@@ -158,6 +159,7 @@ describe('credential views', () => {
         consecutiveFailures: 3,
         backoffUntil: null,
         coolingUntil: iso(NOW + MINUTE),
+        coolingStatus: 429,
         modelCooldowns: { 'gemini-2.5-pro': iso(NOW + MINUTE) },
         refreshRequired: false,
         refreshing: false,
@@ -166,6 +168,22 @@ describe('credential views', () => {
         lastRefreshError: null,
         refreshOutcomeUnknown: false,
       });
+    });
+  });
+
+  describe('what an operator sees of a status change and a cooldown', () => {
+    it('says when the status changed, when the log says', () => {
+      const c = credential({ status: 'reauth-required', statusChangedAt: NOW - MINUTE });
+
+      expect(toCredentialView(c, NOW).statusChangedAt).toBe(iso(NOW - MINUTE));
+      expect(toCredentialView(credential(), NOW)).not.toHaveProperty('statusChangedAt');
+    });
+
+    it('shows the status that started a cooldown only while it runs', () => {
+      const c = credential({ health: { coolingUntil: NOW + MINUTE, coolingStatus: 402 } });
+
+      expect(toHealthView(c, NOW).coolingStatus).toBe(402);
+      expect(toHealthView(c, NOW + MINUTE).coolingStatus).toBeNull();
     });
   });
 
