@@ -156,7 +156,9 @@ describe('replayLog', () => {
     const replay = replayLog(log.events);
 
     expect(replay.problems.map((p) => p.event?.eventId)).toEqual([bad.eventId, alien.eventId]);
-    expect(replay.problems[0]?.problem).toMatch(/^cannot be read as a credential event: data.provider: /);
+    expect(replay.problems[0]?.problem).toMatch(
+      /^cannot be read as a credential event: data.provider: /,
+    );
     expect(replay.problems[1]?.problem).toContain("about credential 'd'");
     expect(replay.registry.size).toBe(0);
   });
