@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-store.js';
+import { LogReplay, type ReplayOptions } from './replay-log.js';
 import type { StoredEvent } from './types.js';
 
 export interface LogSnapshotOptions {
@@ -43,3 +44,16 @@ export async function* readLogSnapshot(
     await runner.release();
   }
 }
+
+/**
+ * Reads the whole log (or up to `until`) from one snapshot and folds it with
+ * `LogReplay`: the work of `oauthctl replay`, and of the replay benchmark.
+ */
+export const replayPostgresLog = async (
+  db: DataSource,
+  options: LogSnapshotOptions & ReplayOptions = {},
+): Promise<LogReplay> => {
+  const replay = new LogReplay(options);
+  for await (const batch of readLogSnapshot(db, options)) replay.addAll(batch);
+  return replay;
+};

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { BrokerClient } from '../broker-client.js';
+import { AdminError, type BrokerClient } from '../cli/broker-client.js';
+import { JSON_LINES_HELP, type Register } from '../cli/context.js';
+import { ExitCode, UnreachableError, UsageError } from '../cli/exit-codes.js';
+import type { Output } from '../cli/output.js';
 
 export interface ImportOptions {
   readonly provider?: string;
@@ -30,22 +33,11 @@ export const readTokenDocument = (
   return { name: source, text: readFileSync(source, 'utf8') };
 };
 
-interface ImportReply {
-  credential: {
-    id: string;
-    provider: string;
-    pool: string;
-    expiresAt: string;
-    hasRefreshToken: boolean;
-  };
-  warnings?: string[];
-}
-
 export const importFiles = async (
   broker: BrokerClient,
   sources: readonly string[],
   options: ImportOptions,
-  print: (line: string) => void,
+  out: Output,
 ): Promise<number> => {
   let failed = 0;
   const all = options.fromEnv === undefined ? sources : [...sources, `env:${options.fromEnv}`];
@@ -58,20 +50,60 @@ export const importFiles = async (
           : all.length > 1
             ? `${options.id}-${index + 1}`
             : options.id;
-      const reply = (await broker.admin('credentials.import', {
+      const reply = await broker.call('credentials.import', {
         document: text,
         ...(options.provider === undefined ? {} : { provider: options.provider }),
         ...(options.pool === undefined ? {} : { pool: options.pool }),
         ...(id === undefined ? {} : { id }),
         ...(options.label === undefined ? {} : { label: options.label }),
-      })) as unknown as ImportReply;
+      });
       const c = reply.credential;
-      print(`[ok] ${name}: imported ${c.id} (${c.provider}/${c.pool}, expires ${c.expiresAt})`);
-      for (const warning of reply.warnings ?? []) print(`[warn] ${c.id}: ${warning}`);
+      if (out.json) {
+        out.document({ ok: true, source: name, credential: c, warnings: reply.warnings });
+        continue;
+      }
+      out.line(
+        `${out.paint('[ok]', 'green')} ${name}: imported ${c.id} (${c.provider}/${c.pool}, expires ${c.expiresAt})`,
+      );
+      for (const warning of reply.warnings)
+        out.line(`${out.paint('[warn]', 'yellow')} ${c.id}: ${warning}`);
     } catch (error) {
+      // An unreachable broker is not one bad file: stop and say so.
+      if (error instanceof UnreachableError) throw error;
       failed += 1;
-      print(`[error] ${source}: ${(error as Error).message}`);
+      const code = error instanceof AdminError ? error.code : 'INVALID_FILE';
+      const message = error instanceof AdminError ? error.detail : (error as Error).message;
+      if (out.json) out.document({ ok: false, source, error: { code, message } });
+      else
+        out.line(
+          `${out.paint('[error]', 'red')} ${source}: ${code === 'INVALID_FILE' ? message : `${code}: ${message}`}`,
+        );
     }
   }
   return failed;
+};
+
+export const registerImport: Register = (program, context) => {
+  program
+    .command('import')
+    .description(
+      'import token files the CLIs wrote (Gemini CLI, gcloud, Qwen Code, Claude Code, Codex, llxprt); "-" reads stdin',
+    )
+    .argument('[files...]', 'token files')
+    .option('--provider <name>', 'provider, when the file does not say')
+    .option('--pool <name>', 'pool to add to', 'default')
+    .option('--id <id>', 'credential id (numbered when several files)')
+    .option('--label <text>', 'label shown in listings')
+    .option(
+      '--from-env <VAR>',
+      'also import from an environment variable holding the JSON or a path',
+    )
+    .option('--json', `${JSON_LINES_HELP}, one per file`)
+    .action(async (files: string[], options: ImportOptions & { json?: boolean }) => {
+      if (files.length === 0 && options.fromEnv === undefined)
+        throw new UsageError('name at least one file or --from-env');
+      const out = context.output(options);
+      const failed = await context.withBroker((broker) => importFiles(broker, files, options, out));
+      if (failed > 0) process.exitCode = ExitCode.brokerError;
+    });
 };

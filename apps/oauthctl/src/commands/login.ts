@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { InvalidArgumentError } from 'commander';
 import { createServer, type Server } from 'node:http';
 import * as oauth from 'oauth4webapi';
 import {
@@ -6,9 +7,13 @@ import {
   clientAuthFor,
   clientOf,
   requestOptions,
+  ProviderRegistry,
   type ProviderDefinition,
 } from '@broker/providers';
-import type { BrokerClient } from '../broker-client.js';
+import { JSON_HELP, type Register } from '../cli/context.js';
+import { UsageError } from '../cli/exit-codes.js';
+import type { BrokerClient } from '../cli/broker-client.js';
+import type { Output } from '../cli/output.js';
 
 export interface LoginOptions {
   readonly id?: string;
@@ -172,8 +177,10 @@ export const login = async (
   broker: BrokerClient,
   provider: ProviderDefinition,
   options: LoginOptions,
-  print: (line: string) => void,
+  out: Output,
 ): Promise<void> => {
+  // Prompts go where a person reads them; with --json only the result is on standard output.
+  const print = (line: string) => (out.json ? out.note(line) : out.line(line));
   const useDevice =
     provider.authorizeUrl === undefined && provider.deviceAuthorizationUrl !== undefined;
   const tokens = useDevice
@@ -182,7 +189,7 @@ export const login = async (
   if (tokens.refreshToken === undefined) {
     print('[warn] the provider returned no refresh token: this account cannot be refreshed');
   }
-  const reply = (await broker.admin('credentials.add', {
+  const reply = await broker.call('credentials.add', {
     provider: provider.name,
     ...(options.id === undefined ? {} : { id: options.id }),
     ...(options.pool === undefined ? {} : { pool: options.pool }),
@@ -191,8 +198,53 @@ export const login = async (
     ...(tokens.refreshToken === undefined ? {} : { refreshToken: tokens.refreshToken }),
     expiresAt: Date.now() + (tokens.expiresInSeconds ?? 3600) * 1000,
     scopes: tokens.scopes,
-  })) as unknown as { credential: { id: string; expiresAt: string } };
-  print(
-    `[ok] logged in: added ${reply.credential.id} (${provider.name}, expires ${reply.credential.expiresAt})`,
+  });
+  if (out.json) {
+    out.document(reply);
+    return;
+  }
+  out.line(
+    `${out.paint('[ok]', 'green')} logged in: added ${reply.credential.id} (${provider.name}, expires ${reply.credential.expiresAt})`,
   );
+};
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port');
+  return n;
+};
+
+const seconds = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be whole seconds');
+  return n;
+};
+
+export const registerLogin: Register = (program, context) => {
+  program
+    .command('login')
+    .description(
+      'sign in to a provider (browser with PKCE on a loopback redirect, or device code) and add the account',
+    )
+    .argument('<provider>', 'provider name, e.g. gemini-cli, anthropic, openai-codex, qwen-code')
+    .option('--id <id>', 'credential id')
+    .option('--pool <name>', 'pool to add to', 'default')
+    .option('--label <text>', 'label shown in listings')
+    .option('--port <port>', 'loopback port for the redirect (0: any free port)', port, 0)
+    .option('--no-browser', 'only print the URL')
+    .option('--timeout <seconds>', 'how long to wait for the sign-in', seconds, 300)
+    .option('--json', `${JSON_HELP}; the sign-in prompt goes to standard error`)
+    .action(
+      async (
+        name: string,
+        options: Omit<LoginOptions, 'timeoutMs'> & { timeout: number; json?: boolean },
+      ) => {
+        const provider = new ProviderRegistry(context.config().file.providers).get(name);
+        if (provider === undefined) throw new UsageError(`unknown provider '${name}'`);
+        const out = context.output(options);
+        await context.withBroker((broker) =>
+          login(broker, provider, { ...options, timeoutMs: options.timeout * 1000 }, out),
+        );
+      },
+    );
 };

@@ -1,4 +1,5 @@
 import type { AdminReply, ScheduleEntry } from '@broker/contracts';
+import { JSON_HELP, type Register } from '../cli/context.js';
 
 export type ScheduleListReply = AdminReply<'schedule.list'>;
 
@@ -16,4 +17,28 @@ export const formatScheduleEntry = (entry: ScheduleEntry, now: number): string =
       ? 'no refresh'
       : `refresh ${inWords(Date.parse(entry.nextRefreshAt) - now)}`;
   return `${entry.credentialId.padEnd(24)} ${when} (${entry.reason})`;
+};
+
+export const registerSchedule: Register = (program, context) => {
+  program
+    .command('schedule')
+    .description('next refresh per account, its strategy and why (from the refresh scheduler)')
+    .option('--provider <name>', 'only this provider')
+    .option('--json', JSON_HELP)
+    .action(async (options: { provider?: string; json?: boolean }) => {
+      const out = context.output(options);
+      const reply = await context.withBroker((broker) =>
+        broker.call(
+          'schedule.list',
+          options.provider === undefined ? {} : { provider: options.provider },
+        ),
+      );
+      if (out.json) {
+        out.document(reply);
+        return;
+      }
+      out.line(`leader: ${reply.leader.holder} (term ${reply.leader.term})`);
+      const now = context.now();
+      for (const entry of reply.schedule) out.line(formatScheduleEntry(entry, now));
+    });
 };
