@@ -1,7 +1,7 @@
-import type { NatsConnection } from 'nats';
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from 'nats';
 import type { RuntimeConfig } from '@broker/config';
 import type { AdminReply, AdminVerb } from '@broker/contracts';
-import { connectNats } from '@broker/nats-transport';
 import { AdminError, UnreachableError } from './exit-codes.js';
 
 export { AdminError };
@@ -25,7 +25,18 @@ export class BrokerClient {
 
   static async connect(config: RuntimeConfig): Promise<BrokerClient> {
     try {
-      return new BrokerClient(await connectNats(config, 'oauthctl'), config.subjectRoot);
+      // nats.js directly, as any client: the services' transport library would load Nest for nothing.
+      const nats = await connect({
+        servers: config.natsUrl,
+        name: 'oauthctl',
+        ...(config.natsUser === undefined ? {} : { user: config.natsUser }),
+        ...(config.natsPass === undefined ? {} : { pass: config.natsPass }),
+        ...(config.natsCreds === undefined
+          ? {}
+          : { authenticator: credsAuthenticator(readFileSync(config.natsCreds)) }),
+        timeout: 5000,
+      });
+      return new BrokerClient(nats, config.subjectRoot);
     } catch (error) {
       throw new UnreachableError(
         `cannot reach NATS at ${config.natsUrl}: ${(error as Error).message}`,
