@@ -24,7 +24,20 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const tick = (n: number) => ({ type: 'Tick', data: { n }, metadata: { actor: 'test' } });
+/** A real event of a stream the replay reads but does not fold: a pool's usage window. */
+const tick = (n: number) => ({
+  type: 'pool.usage-recorded.v1',
+  data: {
+    provider: 'gemini-cli',
+    pool: 'default',
+    replica: 'r',
+    windowStart: '2026-01-01T00:00:00.000Z',
+    windowEnd: '2026-01-01T00:01:00.000Z',
+    served: n,
+    refused: 0,
+  },
+  metadata: { actor: 'test' },
+});
 
 it('log snapshot - reads every event in commit order from one moment, whatever is appended meanwhile', async () => {
   for (let i = 0; i < 5; i += 1) await store.append(`s-${i % 2}`, 'any', [tick(i)]);
@@ -35,7 +48,7 @@ it('log snapshot - reads every event in commit order from one moment, whatever i
   await store.append('s-late', 0, [tick(99)]); // committed after the snapshot began
   for await (const batch of batches) read.push(...batch);
 
-  expect(read.map((e) => (e.data as { n: number }).n)).toEqual([0, 1, 2, 3, 4]);
+  expect(read.map((e) => (e.data as { served: number }).served)).toEqual([0, 1, 2, 3, 4]);
   const now = await replayPostgresLog(dataSource);
   expect(now.events).toBe(6);
   expect(now.streams).toBe(3);

@@ -1,4 +1,4 @@
-import { BrokerEventSchema, describeIssues } from '@broker/contracts';
+import { BrokerEventSchema, CredentialEventSchema, describeIssues } from '@broker/contracts';
 import { CredentialRegistry, type CredentialState } from '@broker/domain';
 import { ChainCheck } from './chain-check.js';
 import type { StoredEvent } from './types.js';
@@ -117,10 +117,19 @@ export class LogReplay {
       : undefined;
   }
 
-  /** Folds one event of a credential stream; returns what is wrong with it, or null. */
+  /**
+   * Reads one event and folds it if it is a credential's; returns what is wrong
+   * with it, or null. Other streams (pools, alerts, webhooks) must hold events the
+   * broker knows, but their state is not the credentials' and is not folded here.
+   */
   private fold(event: StoredEvent): string | null {
-    if (!event.streamId.startsWith(CREDENTIAL_STREAM)) return null;
-    const parsed = BrokerEventSchema.safeParse({ type: event.type, data: event.data });
+    if (!event.streamId.startsWith(CREDENTIAL_STREAM)) {
+      const known = BrokerEventSchema.safeParse({ type: event.type, data: event.data });
+      return known.success
+        ? null
+        : `cannot be read as a broker event: ${describeIssues(known.error)}`;
+    }
+    const parsed = CredentialEventSchema.safeParse({ type: event.type, data: event.data });
     if (!parsed.success)
       return `cannot be read as a credential event: ${describeIssues(parsed.error)}`;
     const credentialId = parsed.data.data.credentialId;

@@ -42,6 +42,19 @@ const revoked = (credentialId: string) => ({
   data: { credentialId, reason: 'leaked', at: iso(T0 + 120_000) },
 });
 
+const poolUsage = (served = 3) => ({
+  type: 'pool.usage-recorded.v1',
+  data: {
+    provider: 'gemini-cli',
+    pool: 'default',
+    replica: 'token-service-1',
+    windowStart: iso(T0),
+    windowEnd: iso(T0 + 60_000),
+    served,
+    refused: 0,
+  },
+});
+
 /** A log as the store writes it: positions in order, each stream chained from ''. */
 class Log {
   readonly events: StoredEvent[] = [];
@@ -76,7 +89,7 @@ const sampleLog = () => {
   log.append('credential-b', added('b'));
   log.append('credential-a', cooled('a', T0 + 60_000));
   log.append('credential-b', revoked('b'));
-  log.append('alert-x', { type: 'alert.raised.v1', data: { anything: true } });
+  log.append('pool-gemini-cli/default', poolUsage());
   return log;
 };
 
@@ -161,6 +174,16 @@ describe('replayLog', () => {
     );
     expect(replay.problems[1]?.problem).toContain("about credential 'd'");
     expect(replay.registry.size).toBe(0);
+  });
+
+  it('refuses an event of a type the broker does not know, in any stream', () => {
+    const log = sampleLog();
+    const odd = log.append('alert-x', { type: 'alert.raised.v1', data: { anything: true } });
+
+    expect(replayLog(log.events).firstProblem).toMatchObject({
+      event: { eventId: odd.eventId },
+      problem: expect.stringMatching(/^cannot be read as a broker event: /),
+    });
   });
 
   it('refuses a stream that does not start by adding the credential', () => {
