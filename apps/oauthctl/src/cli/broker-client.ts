@@ -25,10 +25,13 @@ export class BrokerClient {
 
   static async connect(config: RuntimeConfig): Promise<BrokerClient> {
     try {
-      // nats.js directly, as any client: the services' transport library would load Nest for nothing.
+      // nats.js directly, as any client: the services' transport library would load Nest
+      // for nothing. The same servers and credentials as natsConnectOptions; replies come
+      // to the usual `_INBOX`, where the services' NATS users may answer an operator.
       const nats = await connect({
-        servers: config.natsUrl,
-        name: 'oauthctl',
+        servers: [...config.natsServers],
+        name: `oauthctl@${config.replicaId}`,
+        inboxPrefix: '_INBOX',
         ...(config.natsUser === undefined ? {} : { user: config.natsUser }),
         ...(config.natsPass === undefined ? {} : { pass: config.natsPass }),
         ...(config.natsCreds === undefined
