@@ -249,6 +249,26 @@ describe('oauthctl - operating the broker (real CLI against real services)', () 
       expect(text.stdout).toMatch(/^st1\s+gemini-cli\/stats\s+active\s+ok\s+in \d+ minutes$/m);
     });
 
+    it('credentials.status answers a page at a time, in id order, to the last', async () => {
+      const ids: string[] = [];
+      let after: string | null = null;
+      let pages = 0;
+      do {
+        const page: Reply = await broker.admin('credentials.status', {
+          limit: 4,
+          ...(after === null ? {} : { after }),
+        });
+        ids.push(
+          ...(page['credentials'] as { credential: { id: string } }[]).map((c) => c.credential.id),
+        );
+        after = page['next'] as string | null;
+        pages += 1;
+      } while (after !== null);
+      expect(pages).toBe(3);
+      const listed = json<{ credentials: { id: string }[] }>(await oauthctl(['list', '--json']));
+      expect(ids).toEqual(listed.credentials.map((c) => c.id));
+    });
+
     it('stats --json gives requests, success rate, tokens used and last use per account', async () => {
       const doc = json<{
         credentials: {

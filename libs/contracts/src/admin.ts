@@ -53,6 +53,13 @@ export const ListCredentialsRequestSchema = z.strictObject({
   pool: PoolNameSchema.optional(),
 });
 export const GetCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
+/** A page of credentials in id order: a reply stays well inside NATS's message size. */
+export const CredentialStatusRequestSchema = ListCredentialsRequestSchema.extend({
+  /** The `next` of the previous page: credentials whose id sorts after it. */
+  after: CredentialIdSchema.optional(),
+  /** At most this many (200 by default). */
+  limit: z.number().int().min(1).max(1000).optional(),
+});
 export const RefreshCredentialRequestSchema = z.strictObject({ id: CredentialIdSchema });
 export const RotateCredentialRequestSchema = z
   .strictObject({
@@ -115,7 +122,11 @@ export const CredentialDetailReplySchema = ok(CredentialDetailShape);
 export const CredentialDetailSchema = z.strictObject(CredentialDetailShape);
 export type CredentialDetail = z.infer<typeof CredentialDetailSchema>;
 /** Every credential with its health and usage, as `credentials.get` gives one. */
-export const CredentialStatusReplySchema = ok({ credentials: z.array(CredentialDetailSchema) });
+export const CredentialStatusReplySchema = ok({
+  credentials: z.array(CredentialDetailSchema),
+  /** Pass as `after` for the next page; null when this page is the last. */
+  next: CredentialIdSchema.nullable(),
+});
 export const PoolsStatusReplySchema = ok({ pools: z.array(PoolStatusSchema) });
 export const ScheduleListRequestSchema = z.strictObject({
   provider: ProviderNameSchema.optional(),
@@ -156,7 +167,7 @@ export const AdminVerbs = {
   'credentials.list': { request: ListCredentialsRequestSchema, reply: CredentialListReplySchema },
   'credentials.get': { request: GetCredentialRequestSchema, reply: CredentialDetailReplySchema },
   'credentials.status': {
-    request: ListCredentialsRequestSchema,
+    request: CredentialStatusRequestSchema,
     reply: CredentialStatusReplySchema,
   },
   'credentials.refresh': { request: RefreshCredentialRequestSchema, reply: CredentialReplySchema },

@@ -289,7 +289,7 @@ describe('contracts', () => {
       'credentials.import': { document: { access_token: 'ya29.x', expiry_date: NOW } },
       'credentials.list': {},
       'credentials.get': { id: 'cred-a' },
-      'credentials.status': { provider: 'gemini-cli' },
+      'credentials.status': { provider: 'gemini-cli', after: 'cred-a', limit: 50 },
       'credentials.refresh': { id: 'cred-a' },
       'credentials.rotate': {
         id: 'cred-a',
@@ -344,7 +344,7 @@ describe('contracts', () => {
       'credentials.rotate': { ok: true, credential: view, successor: { ...view, id: 'cred-b' } },
       'credentials.decommission': { ok: true, credential: view },
       'credentials.get': { ok: true, ...detail },
-      'credentials.status': { ok: true, credentials: [detail] },
+      'credentials.status': { ok: true, credentials: [detail], next: 'cred-a' },
       'credentials.revoke': { ok: true, credential: view },
       'pools.status': {
         ok: true,

@@ -52,6 +52,22 @@ export class BrokerClient {
     return (await this.admin(verb, body, timeoutMs)) as unknown as AdminReply<V>;
   }
 
+  /** Every credential with its health and usage, page after page (`credentials.status`). */
+  async credentialStatus(filter: { provider?: string; pool?: string } = {}) {
+    const all: AdminReply<'credentials.status'>['credentials'] = [];
+    let after: string | null = null;
+    do {
+      const page: AdminReply<'credentials.status'> = await this.call('credentials.status', {
+        ...filter,
+        limit: 500,
+        ...(after === null ? {} : { after }),
+      });
+      all.push(...page.credentials);
+      after = page.next;
+    } while (after !== null);
+    return all;
+  }
+
   async admin(verb: string, body: unknown, timeoutMs = 30_000): Promise<AdminReplyBody> {
     const subject = `${this.root}.v1.admin.${verb}`;
     let reply: AdminReplyBody;

@@ -26,7 +26,7 @@ export const verifyLog = async (
   db: DataSource,
   broker: BrokerClient | null,
 ): Promise<Verification> => {
-  const live = broker === null ? [] : (await broker.call('credentials.status', {})).credentials;
+  const live = broker === null ? [] : await broker.credentialStatus();
   const replay = await replayPostgresLog(db, {
     keepAtVersion: new Map(live.map((c) => [c.credential.id, c.version])),
   });

@@ -51,12 +51,14 @@ export const registerStats: Register = (program, context) => {
     .option('--json', JSON_HELP)
     .action(async (options: { provider?: string; pool?: string; json?: boolean }) => {
       const out = context.output(options);
-      const reply = await context.withBroker((broker) =>
-        broker.call('credentials.status', {
-          ...(options.provider === undefined ? {} : { provider: options.provider }),
-          ...(options.pool === undefined ? {} : { pool: options.pool }),
-        }),
-      );
+      const reply = {
+        credentials: await context.withBroker((broker) =>
+          broker.credentialStatus({
+            ...(options.provider === undefined ? {} : { provider: options.provider }),
+            ...(options.pool === undefined ? {} : { pool: options.pool }),
+          }),
+        ),
+      };
       if (out.json) {
         out.document({
           ok: true,

@@ -42,12 +42,14 @@ Tags: ok, expired, cooldown, backoff, refresh, reauth, revoked, decommissioned.`
     )
     .action(async (options: { provider?: string; pool?: string; json?: boolean }) => {
       const out = context.output(options);
-      const reply = await context.withBroker((broker) =>
-        broker.call('credentials.status', {
-          ...(options.provider === undefined ? {} : { provider: options.provider }),
-          ...(options.pool === undefined ? {} : { pool: options.pool }),
-        }),
-      );
+      const reply = {
+        credentials: await context.withBroker((broker) =>
+          broker.credentialStatus({
+            ...(options.provider === undefined ? {} : { provider: options.provider }),
+            ...(options.pool === undefined ? {} : { pool: options.pool }),
+          }),
+        ),
+      };
       const now = context.now();
       if (out.json) {
         out.document({

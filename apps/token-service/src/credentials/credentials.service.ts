@@ -28,6 +28,8 @@ import { CredentialStateService } from '../state/credential-state.service.js';
 import { CLOCK, CONFIG, KEY_RING, LOGGER, type Clock } from '../tokens.js';
 import { UsageService } from '../usage/usage.service.js';
 
+const DEFAULT_STATUS_PAGE = 200;
+
 /** What a new credential is made of, whether an operator sent it or a token file held it. */
 type NewCredential = Omit<AddCredentialRequest, 'accessToken' | 'expiresAt'> & {
   readonly accessToken?: string;
@@ -183,19 +185,25 @@ export class CredentialsService {
     return { ok: true, ...this.detail(this.mustGet(id), this.clock.now()) };
   }
 
-  /** Every credential with its health and usage, in one answer. */
-  status(filter: { provider?: string; pool?: string }): AdminReply<'credentials.status'> {
+  /** Credentials with their health and usage, a page at a time in id order. */
+  status(request: AdminRequest<'credentials.status'>): AdminReply<'credentials.status'> {
     const now = this.clock.now();
-    const credentials = this.state.registry
+    const limit = request.limit ?? DEFAULT_STATUS_PAGE;
+    const matching = this.state.registry
       .all()
       .filter(
         (c) =>
-          (filter.provider === undefined || c.provider === filter.provider) &&
-          (filter.pool === undefined || c.pool === filter.pool),
+          (request.provider === undefined || c.provider === request.provider) &&
+          (request.pool === undefined || c.pool === request.pool) &&
+          (request.after === undefined || c.id > request.after),
       )
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .map((c) => this.detail(c, now));
-    return { ok: true, credentials };
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const page = matching.slice(0, limit);
+    return {
+      ok: true,
+      credentials: page.map((c) => this.detail(c, now)),
+      next: matching.length > limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
   }
 
   private detail(credential: CredentialState, now: number): CredentialDetail {
