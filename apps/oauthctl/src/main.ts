@@ -19,6 +19,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
+import { registerAlerts, registerWebhooks } from './commands/webhooks.js';
 
 const program = new Command()
   .name('oauthctl')
@@ -47,6 +48,8 @@ const commands: Register[] = [
   registerSchedule,
   registerAudit,
   registerReplay,
+  registerWebhooks,
+  registerAlerts,
 ];
 const context = processContext();
 for (const register of commands) register(program, context);

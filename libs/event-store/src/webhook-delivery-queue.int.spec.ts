@@ -37,8 +37,8 @@ it('webhook queue - a due delivery is claimed by one worker at a time, and only 
     queue.claimDue(NOW, 'w1', 30_000, 10),
     queue.claimDue(NOW, 'w2', 30_000, 10),
   ]);
-  expect([...first!, ...second!].map((d) => d.id)).toEqual(['msg_a']);
-  const worker = first!.length === 1 ? 'w1' : 'w2';
+  expect([...first, ...second].map((d) => d.id)).toEqual(['msg_a']);
+  const worker = first.length === 1 ? 'w1' : 'w2';
   // Another worker cannot settle a claim it does not hold.
   await queue.delivered('msg_a', worker === 'w1' ? 'w2' : 'w1', 200, NOW);
   expect((await queue.get('msg_a'))?.state).toBe('pending');
