@@ -97,9 +97,11 @@ describe('oauthctl webhooks and alerts', () => {
     const again = await oauthctl(['webhooks', 'redeliver', '--all', '--json']);
     expect(again.code).toBe(0);
     const [redelivered] = (JSON.parse(again.stdout) as { deliveries: { id: string }[] }).deliveries;
-    await waitFor('the redelivery', async () =>
-      receiver.received.some(
-        (r) => r.status === 204 && r.headers['webhook-id'] === redelivered!.id,
+    await waitFor('the redelivery', () =>
+      Promise.resolve(
+        receiver.received.some(
+          (r) => r.status === 204 && r.headers['webhook-id'] === redelivered!.id,
+        ),
       ),
     );
     expect(
