@@ -86,6 +86,7 @@ const main = async () => {
         BROKER_SUBJECT_ROOT: root,
         BROKER_KEYS: KeyRing.generateSpec('bench'),
         LOG_LEVEL: 'info',
+        TOKEN_SERVICE_PORT: '0',
       }),
     );
     for (let i = 0; i < CREDENTIALS; i += 1) {

@@ -1,11 +1,19 @@
+import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
 import { createDataSource, ensureDatabase, migrate } from '@broker/event-store';
 import { connectNats, ensureCommandStream } from '@broker/nats-transport';
-import { createLogger } from '@broker/observability';
+import {
+  caughtUpCheck,
+  createLogger,
+  createMetricsRegistry,
+  startOpsServer,
+} from '@broker/observability';
 import {
   createMicroservice,
   failedToStart,
+  natsReadiness,
+  postgresReadiness,
   stopOnSignal,
   serviceClock,
 } from '@broker/service-shell';
@@ -17,6 +25,13 @@ const SERVICE = 'refresh-scheduler';
 const bootstrap = async (): Promise<void> => {
   const logger = createLogger(SERVICE);
   const config = loadRuntimeConfig();
+  const metrics = createMetricsRegistry(SERVICE);
+  const ops = await startOpsServer({
+    service: SERVICE,
+    port: config.ports.refreshScheduler,
+    registry: metrics,
+    logger,
+  });
   await ensureDatabase(config.databaseUrl);
   const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
   await migrate(dataSource);
@@ -25,15 +40,38 @@ const bootstrap = async (): Promise<void> => {
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const app = await createMicroservice({
     service: SERVICE,
-    module: RefreshSchedulerModule.with({ config, logger, clock, dataSource, nats }),
+    module: RefreshSchedulerModule.with({ config, logger, clock, dataSource, nats, metrics }),
     config,
     logger,
     nats,
   });
-  await app.get(SchedulerService).start();
+  const scheduler = app.get(SchedulerService);
+  await scheduler.start();
   await app.listen();
-  logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
-  stopOnSignal(logger, [() => app.close(), () => nats.drain(), () => dataSource.destroy()]);
+  ops.ready({
+    nats: natsReadiness(nats),
+    postgres: postgresReadiness(dataSource),
+    log: caughtUpCheck(
+      () => scheduler.started,
+      () => scheduler.lag(),
+    ),
+  });
+  logger.info(
+    {
+      subjectRoot: config.subjectRoot,
+      replica: config.replicaId,
+      opsPort: ops.port,
+      tracing: tracing.exporting,
+    },
+    'ready',
+  );
+  stopOnSignal(logger, [
+    () => app.close(),
+    () => nats.drain(),
+    () => dataSource.destroy(),
+    () => ops.close(),
+    () => tracing.shutdown(),
+  ]);
 };
 
 bootstrap().catch(failedToStart(createLogger(SERVICE)));

@@ -2,8 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
-import type { Logger } from '@broker/observability';
-import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
+import type { Logger, Registry } from '@broker/observability';
+import {
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  LOGGER,
+  METRICS,
+  NATS,
+  type Clock,
+} from '@broker/service-shell';
 import { ScheduleController } from './schedule/schedule.controller.js';
 import { SchedulerService } from './schedule/scheduler.service.js';
 
@@ -13,6 +21,7 @@ export interface SchedulerRuntime {
   readonly clock: Clock;
   readonly dataSource: DataSource;
   readonly nats: NatsConnection;
+  readonly metrics: Registry;
 }
 
 @Module({})
@@ -27,6 +36,7 @@ export class RefreshSchedulerModule {
         { provide: CLOCK, useValue: runtime.clock },
         { provide: DATA_SOURCE, useValue: runtime.dataSource },
         { provide: NATS, useValue: runtime.nats },
+        { provide: METRICS, useValue: runtime.metrics },
         SchedulerService,
       ],
     };

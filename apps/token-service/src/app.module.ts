@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
 import { LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
-import type { Logger } from '@broker/observability';
+import type { Logger, Registry } from '@broker/observability';
 import type { ProviderRegistry } from '@broker/providers';
 import type { KeyRing } from '@broker/secrets';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
@@ -27,11 +27,13 @@ import {
   DATA_SOURCE,
   KEY_RING,
   LOGGER,
+  METRICS,
   NATS,
   PROVIDERS,
   type Clock,
 } from './tokens.js';
 import { UsageService } from './usage/usage.service.js';
+import { TokenMetrics } from './metrics/token-metrics.js';
 
 /** What main.ts builds before Nest starts: connections, keys, config and the clock. */
 export interface TokenServiceRuntime {
@@ -42,6 +44,7 @@ export interface TokenServiceRuntime {
   readonly dataSource: DataSource;
   readonly nats: NatsConnection;
   readonly providers: ProviderRegistry;
+  readonly metrics: Registry;
 }
 
 @Module({})
@@ -64,6 +67,8 @@ export class TokenServiceModule {
         { provide: DATA_SOURCE, useValue: runtime.dataSource },
         { provide: NATS, useValue: runtime.nats },
         { provide: PROVIDERS, useValue: runtime.providers },
+        { provide: METRICS, useValue: runtime.metrics },
+        TokenMetrics,
         {
           provide: LeaseAuditWriter,
           useFactory: (db: DataSource) => new LeaseAuditWriter(db),

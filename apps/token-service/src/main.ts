@@ -1,17 +1,26 @@
+import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
 import { createDataSource, ensureDatabase, migrate } from '@broker/event-store';
 import { connectNats } from '@broker/nats-transport';
-import { createLogger } from '@broker/observability';
+import {
+  caughtUpCheck,
+  createLogger,
+  createMetricsRegistry,
+  startOpsServer,
+} from '@broker/observability';
 import { ProviderRegistry } from '@broker/providers';
 import { loadKeyRing } from '@broker/secrets';
 import {
   createMicroservice,
   failedToStart,
+  natsReadiness,
+  postgresReadiness,
   serviceClock,
   stopOnSignal,
 } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
+import { TokenMetrics } from './metrics/token-metrics.js';
 import { AuditRetentionService } from './audit/audit-retention.service.js';
 import { CommandConsumer } from './commands/command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
@@ -24,6 +33,14 @@ const SERVICE = 'token-service';
 const bootstrap = async (): Promise<void> => {
   const logger = createLogger(SERVICE);
   const config = loadRuntimeConfig();
+  const metrics = createMetricsRegistry(SERVICE);
+  // Up first, so that /healthz answers and /readyz says 'starting' during the fold.
+  const ops = await startOpsServer({
+    service: SERVICE,
+    port: config.ports.tokenService,
+    registry: metrics,
+    logger,
+  });
   const keyRing = loadKeyRing({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
     dataDir: config.dataDir,
@@ -48,24 +65,45 @@ const bootstrap = async (): Promise<void> => {
       dataSource,
       nats,
       providers: new ProviderRegistry(config.file.providers),
+      metrics,
     }),
     config,
     logger,
     nats,
   });
-  await app.get(CredentialStateService).start();
+  const state = app.get(CredentialStateService);
+  await state.start();
   app.get(UsageService).start();
   app.get(AuditRetentionService).start();
   app.get(RefreshService).start();
   await app.get(CommandConsumer).start();
   app.get(EventRelayService).start();
   await app.listen();
-  logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
+  const lag = app.get(TokenMetrics).lag;
+  ops.ready({
+    nats: natsReadiness(nats),
+    postgres: postgresReadiness(dataSource),
+    log: caughtUpCheck(
+      () => state.started,
+      () => lag.behind(state.checkpoint),
+    ),
+  });
+  logger.info(
+    {
+      subjectRoot: config.subjectRoot,
+      replica: config.replicaId,
+      opsPort: ops.port,
+      tracing: tracing.exporting,
+    },
+    'ready',
+  );
 
   stopOnSignal(logger, [
     () => app.close(), // answers what is in flight, flushes usage, stops following the log
     () => nats.drain(),
     () => dataSource.destroy(),
+    () => ops.close(),
+    () => tracing.shutdown(),
   ]);
 };
 

@@ -4,6 +4,7 @@ export {
   CONFIG,
   DATA_SOURCE,
   LOGGER,
+  METRICS,
   NATS,
   systemClock,
   type Clock,

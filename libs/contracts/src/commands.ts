@@ -15,6 +15,9 @@ export const RefreshCommandSchema = z.strictObject({
   dueAt: TimestampSchema,
   issuedAt: TimestampSchema,
   issuedBy: z.string(),
+  /** W3C trace context of the scheduler's decision (also in the message headers). */
+  traceparent: z.string().max(256).optional(),
+  tracestate: z.string().max(512).optional(),
 });
 export type RefreshCommand = z.infer<typeof RefreshCommandSchema>;
 
@@ -25,5 +28,7 @@ export const DecommissionCommandSchema = z.strictObject({
   reason: z.string(),
   issuedAt: TimestampSchema,
   issuedBy: z.string(),
+  traceparent: z.string().max(256).optional(),
+  tracestate: z.string().max(512).optional(),
 });
 export type DecommissionCommand = z.infer<typeof DecommissionCommandSchema>;

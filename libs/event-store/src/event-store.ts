@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { SpanAttributes, traceMetadata, withSpan } from '@broker/observability';
 import { ExpectedVersionConflictError } from './errors.js';
 import { chainHash } from './hash-chain.js';
 import type {
@@ -59,16 +60,27 @@ export class PostgresEventStore {
     inTransaction?: InTransaction,
   ): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.appendOnce(streamId, expectedVersion, events, inTransaction);
-      } catch (error) {
-        // 'any' means the caller does not care which version: lose the race, take the next one.
-        const raced =
-          expectedVersion === 'any' && (error as { code?: string }).code === UNIQUE_VIOLATION;
-        if (!raced || attempt >= 10) throw error;
+    const attributes = {
+      [SpanAttributes.streamId]: streamId,
+      [SpanAttributes.eventType]: events.map((e) => e.type).join(','),
+    };
+    return withSpan('events append', { attributes }, async () => {
+      // Each event names the trace it was appended in, so that the relay and consumers continue it.
+      const traced = events.map((event) => ({
+        ...event,
+        metadata: { ...traceMetadata(), ...event.metadata },
+      }));
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await this.appendOnce(streamId, expectedVersion, traced, inTransaction);
+        } catch (error) {
+          // 'any' means the caller does not care which version: lose the race, take the next one.
+          const raced =
+            expectedVersion === 'any' && (error as { code?: string }).code === UNIQUE_VIOLATION;
+          if (!raced || attempt >= 10) throw error;
+        }
       }
-    }
+    });
   }
 
   private async appendOnce(

@@ -16,3 +16,4 @@ export * from './chain-check.js';
 export * from './replay-log.js';
 export * from './live-comparison.js';
 export * from './log-snapshot.js';
+export * from './log-lag.js';

@@ -2,6 +2,14 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import { lastValueFrom, isObservable } from 'rxjs';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { BrokerError, errorReply, MAX_BODY_BYTES } from '@broker/contracts';
+import {
+  contextFromHeaders,
+  markSpanFailed,
+  SpanAttributes,
+  SpanKind,
+  withSpan,
+  type Span,
+} from '@broker/observability';
 import { NatsJsonContext } from './nats-json.context.js';
 
 export interface NatsJsonTransportOptions {
@@ -15,6 +23,13 @@ export interface NatsJsonTransportOptions {
 }
 
 const encoder = new TextEncoder();
+
+/** `ok`, or the error code of a protocol error reply. */
+const outcomeOf = (reply: unknown): string => {
+  const r = reply as { ok?: unknown; error?: { code?: unknown } } | null | undefined;
+  if (r?.ok === true) return 'ok';
+  return typeof r?.error?.code === 'string' ? r.error.code : 'unknown';
+};
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -37,7 +52,7 @@ export class NatsJsonTransport extends Server implements CustomTransportStrategy
         queue: this.options.queue,
       });
       this.subscriptions.push(subscription);
-      void this.consume(subscription, handler);
+      void this.consume(subscription, handler, pattern);
     }
     callback();
   }
@@ -56,15 +71,37 @@ export class NatsJsonTransport extends Server implements CustomTransportStrategy
     return this.options.connection as T;
   }
 
-  private async consume(subscription: Subscription, handler: MessageHandler): Promise<void> {
+  private async consume(
+    subscription: Subscription,
+    handler: MessageHandler,
+    pattern: string,
+  ): Promise<void> {
     for await (const msg of subscription) {
-      const work = this.handle(msg, handler);
+      const work = this.traced(msg, handler, pattern);
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     }
   }
 
-  private async handle(msg: Msg, handler: MessageHandler): Promise<void> {
+  /**
+   * Handles one message in a server span that continues the caller's trace from
+   * the W3C `traceparent`/`tracestate` headers. Handlers refine its name and
+   * attributes; the outcome (`ok` or the error code) is set here.
+   */
+  private traced(msg: Msg, handler: MessageHandler, pattern: string): Promise<void> {
+    const parent = contextFromHeaders(msg.headers);
+    return withSpan(
+      pattern,
+      {
+        kind: SpanKind.SERVER,
+        ...(parent === undefined ? {} : { parent }),
+        attributes: { 'messaging.system': 'nats', 'messaging.destination.name': msg.subject },
+      },
+      (span) => this.handle(msg, handler, span),
+    );
+  }
+
+  private async handle(msg: Msg, handler: MessageHandler, span: Span): Promise<void> {
     let reply: unknown;
     try {
       const body = this.decode(msg);
@@ -77,6 +114,9 @@ export class NatsJsonTransport extends Server implements CustomTransportStrategy
         reply = errorReply('INTERNAL', 'internal error; the broker logged the details');
       }
     }
+    const outcome = outcomeOf(reply);
+    span.setAttribute(SpanAttributes.outcome, outcome);
+    if (outcome === 'INTERNAL') markSpanFailed('internal error', span);
     if (msg.reply !== undefined && msg.reply !== '') {
       try {
         msg.respond(encoder.encode(JSON.stringify(reply)));

@@ -2,3 +2,4 @@ export * from './shutdown.js';
 export * from './microservice.js';
 export * from './tokens.js';
 export * from './controlled-clock.js';
+export * from './readiness.js';

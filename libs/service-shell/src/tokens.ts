@@ -4,6 +4,8 @@ export const LOGGER = Symbol('Logger');
 export const CLOCK = Symbol('Clock');
 export const DATA_SOURCE = Symbol('DataSource');
 export const NATS = Symbol('NatsConnection');
+/** The service's prom-client registry, served on its ops port. */
+export const METRICS = Symbol('MetricsRegistry');
 
 export interface Clock {
   now(): number;

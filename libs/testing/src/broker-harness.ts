@@ -78,6 +78,10 @@ export class BrokerHarness {
       BROKER_SUBJECT_ROOT: this.root,
       BROKER_KEYS: this.keys,
       LOG_LEVEL: 'info',
+      // Several services run at once: each binds an ephemeral ops port and logs it (`service.opsPort`).
+      TOKEN_SERVICE_PORT: '0',
+      REFRESH_SCHEDULER_PORT: '0',
+      ALERTING_PORT: '0',
       ...this.env,
     };
   }
@@ -92,6 +96,12 @@ export class BrokerHarness {
     this.services.push(service);
     await service.waitUntilReady();
     return service;
+  }
+
+  /** GET on a service's ops port (`/metrics`, `/healthz`, `/readyz`): status and body. */
+  async ops(service: ServiceProcess, path: string): Promise<{ status: number; body: string }> {
+    const response = await fetch(service.opsUrl(path), { signal: AbortSignal.timeout(5000) });
+    return { status: response.status, body: await response.text() };
   }
 
   subject(suffix: string): string {

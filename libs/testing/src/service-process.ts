@@ -84,6 +84,18 @@ export class ServiceProcess {
     }
   }
 
+  /** The port of the service's ops server (`/metrics`, `/healthz`, `/readyz`), from its log. */
+  get opsPort(): number {
+    const line = this.lines.find((l) => l.msg === 'ops server listening');
+    if (typeof line?.['port'] !== 'number')
+      throw new Error(`${this.app}: no 'ops server listening' line in its log yet`);
+    return line['port'];
+  }
+
+  opsUrl(path: string): string {
+    return `http://127.0.0.1:${this.opsPort}${path}`;
+  }
+
   waitUntilReady(timeoutMs = 30_000): Promise<LogLine> {
     return this.waitForLog((line) => line.msg === 'ready', timeoutMs);
   }

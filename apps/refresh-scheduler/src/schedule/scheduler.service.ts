@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { NatsConnection } from 'nats';
+import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
 import { credentialStreamId } from '@broker/contracts';
@@ -8,18 +8,47 @@ import { decide, DEFAULT_HEALTH_POLICY, type CredentialState } from '@broker/dom
 import {
   CredentialProjection,
   ExpectedVersionConflictError,
+  LogLag,
   PostgresEventStore,
+  type Lag,
 } from '@broker/event-store';
 import { JetStreamEventFeed } from '@broker/nats-transport';
-import { errorMessage, type Logger } from '@broker/observability';
+import {
+  consumerLagMetrics,
+  errorMessage,
+  injectTraceHeaders,
+  schedulerMetrics,
+  SpanAttributes,
+  SpanKind,
+  traceMetadata,
+  withSpan,
+  type Logger,
+  type Registry,
+  type SchedulerMetrics,
+} from '@broker/observability';
 import { pickDue } from '@broker/scheduling';
-import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
+import {
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  LOGGER,
+  METRICS,
+  NATS,
+  type Clock,
+} from '@broker/service-shell';
 import { LeadershipKeeper } from './leadership.js';
 import { commandFor, commandKey, maxConcurrentFor, plan, type Planned } from './planner.js';
 
 const TICK_MS = 250;
 /** A command with no outcome in the log after this long may be sent again. */
 const PENDING_TIMEOUT_MS = 120_000;
+
+/** Trace context for a command's message headers; none outside a trace. */
+const traceHeaders = (): MsgHdrs | undefined => {
+  const h = natsHeaders();
+  injectTraceHeaders(h);
+  return h.has('traceparent') ? h : undefined;
+};
 
 /**
  * Follows the log, plans every credential's next refresh, and, while it leads,
@@ -29,6 +58,9 @@ const PENDING_TIMEOUT_MS = 120_000;
 export class SchedulerService implements OnModuleDestroy {
   private readonly projection: CredentialProjection;
   private readonly store: PostgresEventStore;
+  private readonly lagOf: LogLag;
+  private readonly metrics: SchedulerMetrics;
+  private folded = false;
   private readonly decommissionsSent = new Set<string>();
   readonly leadership: LeadershipKeeper;
   private readonly pending = new Map<string, { key: string; sentAt: number; provider: string }>();
@@ -44,8 +76,10 @@ export class SchedulerService implements OnModuleDestroy {
     @Inject(CONFIG) private readonly config: RuntimeConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) registry: Registry,
   ) {
     this.store = new PostgresEventStore(db);
+    this.lagOf = new LogLag(db);
     this.projection = new CredentialProjection(this.store, {
       listenUrl: config.databaseUrl,
       // After the fold from Postgres, the relayed log on JetStream, with a durable consumer per replica.
@@ -64,10 +98,23 @@ export class SchedulerService implements OnModuleDestroy {
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
     });
     this.leadership = new LeadershipKeeper(db, config.replicaId, logger);
+    this.metrics = schedulerMetrics(registry, () => this.leadership.leading);
+    consumerLagMetrics(registry, 'refresh-scheduler', () => this.lag());
+  }
+
+  /** True once the log has been folded at start. */
+  get started(): boolean {
+    return this.folded;
+  }
+
+  /** How far this replica's projection is behind the log. */
+  lag(): Promise<Lag> {
+    return this.lagOf.behind(this.projection.checkpoint);
   }
 
   async start(): Promise<void> {
     await this.projection.start();
+    this.folded = true;
     await this.leadership.start();
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     await this.tick();
@@ -153,18 +200,34 @@ export class SchedulerService implements OnModuleDestroy {
         now >= rotation.graceUntil &&
         !this.decommissionsSent.has(credential.id)
       ) {
-        const command = {
-          commandId: randomUUID(),
-          credentialId: credential.id,
-          reason: `rotated to '${rotation.successorId ?? ''}'; grace period over`,
-          issuedAt: new Date(now).toISOString(),
-          issuedBy: this.config.replicaId,
-        };
-        await this.nats
-          .jetstream()
-          .publish(`${this.config.subjectRoot}.v1.cmd.decommission`, JSON.stringify(command), {
-            msgID: `${credential.id}:decommission`,
-          });
+        await withSpan(
+          'decommission due',
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              [SpanAttributes.credentialId]: credential.id,
+              [SpanAttributes.provider]: credential.provider,
+              [SpanAttributes.pool]: credential.pool,
+            },
+          },
+          async () => {
+            const command = {
+              commandId: randomUUID(),
+              credentialId: credential.id,
+              reason: `rotated to '${rotation.successorId ?? ''}'; grace period over`,
+              issuedAt: new Date(now).toISOString(),
+              issuedBy: this.config.replicaId,
+              ...traceMetadata(),
+            };
+            const headers = traceHeaders();
+            await this.nats
+              .jetstream()
+              .publish(`${this.config.subjectRoot}.v1.cmd.decommission`, JSON.stringify(command), {
+                msgID: `${credential.id}:decommission`,
+                ...(headers === undefined ? {} : { headers }),
+              });
+          },
+        );
         this.decommissionsSent.add(credential.id);
         this.logger.info(
           { credentialId: credential.id, successorId: rotation.successorId },
@@ -227,10 +290,34 @@ export class SchedulerService implements OnModuleDestroy {
       const key = commandKey(planned.credential);
       const send = this.sends.get(key) ?? 0;
       this.sends.set(key, send + 1);
-      const command = commandFor(planned, this.config.replicaId, randomUUID(), now);
-      await js.publish(`${this.config.subjectRoot}.v1.cmd.refresh`, JSON.stringify(command), {
-        msgID: `${key}:${send}`,
-      });
+      const { credential, due } = planned;
+      // The decision starts the refresh's trace: the command carries it in its headers and its body.
+      const command = await withSpan(
+        `refresh due ${credential.provider}/${credential.pool}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [SpanAttributes.credentialId]: id,
+            [SpanAttributes.provider]: credential.provider,
+            [SpanAttributes.pool]: credential.pool,
+            [SpanAttributes.reason]: due.reason,
+            'broker.strategy': due.strategy,
+          },
+        },
+        async () => {
+          const sent = {
+            ...commandFor(planned, this.config.replicaId, randomUUID(), now),
+            ...traceMetadata(),
+          };
+          const headers = traceHeaders();
+          await js.publish(`${this.config.subjectRoot}.v1.cmd.refresh`, JSON.stringify(sent), {
+            msgID: `${key}:${send}`,
+            ...(headers === undefined ? {} : { headers }),
+          });
+          return sent;
+        },
+      );
+      this.metrics.commands.inc({ provider: credential.provider, reason: command.reason });
       this.pending.set(id, { key, sentAt: now, provider: planned.credential.provider });
       this.logger.info(
         { credentialId: id, reason: command.reason, dueAt: command.dueAt, why: planned.due.reason },

@@ -7,7 +7,16 @@ import {
   ensureCommandConsumer,
   ensureCommandStream,
 } from '@broker/nats-transport';
-import { errorMessage, type Logger } from '@broker/observability';
+import {
+  annotateActiveSpan,
+  contextFromFields,
+  contextFromHeaders,
+  errorMessage,
+  SpanAttributes,
+  SpanKind,
+  withSpan,
+  type Logger,
+} from '@broker/observability';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { RefreshService } from '../refresh/refresh.service.js';
 import { CONFIG, LOGGER, NATS } from '../tokens.js';
@@ -50,10 +59,11 @@ export class CommandConsumer implements OnModuleDestroy {
   }
 
   private async loop(messages: ConsumerMessages): Promise<void> {
-    for await (const message of messages) void this.handle(message);
+    for await (const message of messages) void this.handle(message).catch(() => undefined);
   }
 
-  private async handle(message: JsMsg): Promise<void> {
+  /** One command in a consumer span continuing the scheduler's trace (headers first, then the body). */
+  private handle(message: JsMsg): Promise<void> {
     let body: unknown;
     try {
       body = message.json();
@@ -61,6 +71,27 @@ export class CommandConsumer implements OnModuleDestroy {
       body = undefined;
     }
     const verb = message.subject.slice(`${this.config.subjectRoot}.v1.cmd.`.length);
+    const fields =
+      typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const parent = contextFromHeaders(message.headers) ?? contextFromFields(fields);
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.destination.name': message.subject,
+      ...(typeof fields['credentialId'] === 'string'
+        ? { [SpanAttributes.credentialId]: fields['credentialId'] }
+        : {}),
+      ...(typeof fields['commandId'] === 'string'
+        ? { [SpanAttributes.commandId]: fields['commandId'] }
+        : {}),
+    };
+    return withSpan(
+      `command ${verb}`,
+      { kind: SpanKind.CONSUMER, attributes, ...(parent === undefined ? {} : { parent }) },
+      () => this.execute(message, verb, body),
+    );
+  }
+
+  private async execute(message: JsMsg, verb: string, body: unknown): Promise<void> {
     try {
       if (verb === 'refresh') await this.refresh(body, message);
       else if (verb === 'decommission') await this.decommission(body, message);
@@ -90,6 +121,7 @@ export class CommandConsumer implements OnModuleDestroy {
     if (!command.success) return this.refuse(message, describeIssues(command.error));
     const { credentialId, knownRefreshCount, commandId } = command.data;
     const outcome = await this.refresher.refresh(credentialId, 'scheduled', knownRefreshCount);
+    annotateActiveSpan({ [SpanAttributes.outcome]: outcome.status });
     this.logger.info({ credentialId, commandId, outcome: outcome.status }, 'refresh command done');
     message.ack();
   }

@@ -50,6 +50,15 @@ export class LeaseService {
     return this.providers.has(provider);
   }
 
+  /** Metric labels: the provider and pool when they exist, `unknown` for anything a subject may invent. */
+  metricLabels(provider: string, pool: string): { provider: string; pool: string } {
+    if (!this.providers.has(provider)) return { provider: 'unknown', pool: 'unknown' };
+    return {
+      provider,
+      pool: this.state.registry.pool(provider, pool).length > 0 ? pool : 'unknown',
+    };
+  }
+
   async lease(
     target: LeaseTarget,
     request: LeaseRequest,

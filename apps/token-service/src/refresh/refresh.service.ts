@@ -10,9 +10,10 @@ import {
   RefreshLocks,
   RefreshLockLostError,
 } from '@broker/event-store';
-import { errorMessage, type Logger } from '@broker/observability';
+import { errorMessage, SpanAttributes, withSpan, type Logger } from '@broker/observability';
 import { refreshAccessToken, type ProviderRegistry, type RefreshResult } from '@broker/providers';
 import { KeyRing, secretContext } from '@broker/secrets';
+import { TokenMetrics } from '../metrics/token-metrics.js';
 import { NoticePublisher } from '../notices/notice.publisher.js';
 import { CredentialStateService } from '../state/credential-state.service.js';
 import { CLOCK, CONFIG, DATA_SOURCE, KEY_RING, LOGGER, PROVIDERS, type Clock } from '../tokens.js';
@@ -55,6 +56,7 @@ export class RefreshService implements OnModuleDestroy {
   constructor(
     private readonly state: CredentialStateService,
     private readonly notices: NoticePublisher,
+    private readonly metrics: TokenMetrics,
     @Inject(PROVIDERS) private readonly providers: ProviderRegistry,
     @Inject(KEY_RING) private readonly keyRing: KeyRing,
     @Inject(DATA_SOURCE) private readonly db: DataSource,
@@ -99,7 +101,7 @@ export class RefreshService implements OnModuleDestroy {
   ): Promise<RefreshOutcome> {
     const running = this.running.get(credentialId);
     if (running !== undefined) return running;
-    const work = this.run(credentialId, reason, knownRefreshCount).finally(() =>
+    const work = this.traced(credentialId, reason, knownRefreshCount).finally(() =>
       this.running.delete(credentialId),
     );
     this.running.set(credentialId, work);
@@ -128,6 +130,40 @@ export class RefreshService implements OnModuleDestroy {
       credential.secrets.refreshToken !== undefined &&
       (this.providers.get(credential.provider)?.tokenUrl ?? '') !== ''
     );
+  }
+
+  /** One refresh in a span of the trace that asked for it, counted and timed by outcome. */
+  private traced(
+    credentialId: string,
+    reason: RefreshReason,
+    knownRefreshCount?: number,
+  ): Promise<RefreshOutcome> {
+    const credential = this.state.get(credentialId);
+    const provider = credential?.provider ?? 'unknown';
+    const attributes = {
+      [SpanAttributes.credentialId]: credentialId,
+      [SpanAttributes.provider]: provider,
+      [SpanAttributes.pool]: credential?.pool ?? 'unknown',
+      [SpanAttributes.reason]: reason,
+    };
+    return withSpan(`refresh ${provider}`, { attributes }, async (span) => {
+      const started = performance.now();
+      let outcome = 'error';
+      try {
+        const result = await this.run(credentialId, reason, knownRefreshCount);
+        outcome = result.status;
+        return result;
+      } finally {
+        span.setAttribute(SpanAttributes.outcome, outcome);
+        this.metrics.refresh.refreshes.inc({ provider, outcome });
+        // Busy and held refreshes did no work worth timing.
+        if (outcome !== 'busy' && outcome !== 'held')
+          this.metrics.refresh.refreshDuration.observe(
+            { provider, outcome },
+            (performance.now() - started) / 1000,
+          );
+      }
+    });
   }
 
   private metadata(reason: RefreshReason, refreshId: string): EventMetadata {

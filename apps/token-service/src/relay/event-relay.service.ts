@@ -1,5 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { headers as natsHeaders, type NatsConnection } from 'nats';
+import {
+  headers as natsHeaders,
+  type JetStreamClient,
+  type MsgHdrs,
+  type NatsConnection,
+} from 'nats';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
@@ -11,11 +16,19 @@ import {
   type StoredEvent,
 } from '@broker/event-store';
 import { ensureEventStream } from '@broker/nats-transport';
-import { errorMessage, type Logger } from '@broker/observability';
+import {
+  errorMessage,
+  injectTraceHeaders,
+  SpanAttributes,
+  SpanKind,
+  withTraceFrom,
+  type Logger,
+} from '@broker/observability';
 import { CONFIG, DATA_SOURCE, LOGGER, NATS } from '../tokens.js';
 
 const RELAY_LOCK = 7_311_001; // advisory lock id: one relay at a time per database
-const CHECKPOINT = 'jetstream-relay';
+/** The relay's checkpoint in `relay_checkpoints`; its distance to the log head is the relay lag. */
+export const RELAY_CHECKPOINT = 'jetstream-relay';
 const TRY_EVERY_MS = 2_000;
 
 /**
@@ -81,7 +94,7 @@ export class EventRelayService implements OnModuleDestroy {
       }
       this.lock = lock;
       await ensureEventStream(this.nats, this.config.subjectRoot, this.config.jetStreamReplicas);
-      const from = await this.checkpoints.load(CHECKPOINT);
+      const from = await this.checkpoints.load(RELAY_CHECKPOINT);
       this.follower = new PostgresLogFollower(this.store, {
         listenUrl: this.config.databaseUrl,
         pollIntervalMs: 200,
@@ -118,25 +131,42 @@ export class EventRelayService implements OnModuleDestroy {
       h.set('Broker-Transaction', event.transactionId);
       h.set('Broker-Stream', event.streamId);
       h.set('Broker-Version', String(event.streamVersion));
-      const traceparent = event.metadata['traceparent'];
-      if (typeof traceparent === 'string') h.set('traceparent', traceparent);
-      await js.publish(
-        `${this.config.subjectRoot}.v1.events.${event.type}`,
-        JSON.stringify({
-          eventId: event.eventId,
-          streamId: event.streamId,
-          streamVersion: event.streamVersion,
-          globalPosition: event.globalPosition,
-          transactionId: event.transactionId,
-          type: event.type,
-          data: event.data,
-          metadata: event.metadata,
-          recordedAt: event.recordedAt.toISOString(),
-        }),
-        { msgID: event.eventId, headers: h },
+      // An event appended inside a trace is published in a span of that trace, whose context the headers carry on.
+      await withTraceFrom(
+        event.metadata,
+        `relay ${event.type}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            [SpanAttributes.eventType]: event.type,
+            [SpanAttributes.streamId]: event.streamId,
+          },
+        },
+        (span) => {
+          if (span !== undefined) injectTraceHeaders(h);
+          return this.publishOne(js, event, h);
+        },
       );
     }
     const last = events[events.length - 1];
-    if (last !== undefined) await this.checkpoints.store(CHECKPOINT, checkpointOf(last));
+    if (last !== undefined) await this.checkpoints.store(RELAY_CHECKPOINT, checkpointOf(last));
+  }
+
+  private async publishOne(js: JetStreamClient, event: StoredEvent, h: MsgHdrs): Promise<void> {
+    await js.publish(
+      `${this.config.subjectRoot}.v1.events.${event.type}`,
+      JSON.stringify({
+        eventId: event.eventId,
+        streamId: event.streamId,
+        streamVersion: event.streamVersion,
+        globalPosition: event.globalPosition,
+        transactionId: event.transactionId,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        recordedAt: event.recordedAt.toISOString(),
+      }),
+      { msgID: event.eventId, headers: h },
+    );
   }
 }

@@ -20,6 +20,7 @@ import {
   ExpectedVersionConflictError,
   PostgresEventStore,
   type InTransaction,
+  type LogCheckpoint,
 } from '@broker/event-store';
 import { errorMessage, type Logger } from '@broker/observability';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, type Clock } from '../tokens.js';
@@ -35,6 +36,7 @@ export class CredentialStateService implements OnModuleDestroy {
   readonly store: PostgresEventStore;
   private readonly projection: CredentialProjection;
   private lastFollowError = 0;
+  private folded = false;
 
   constructor(
     @Inject(DATA_SOURCE) dataSource: DataSource,
@@ -53,9 +55,20 @@ export class CredentialStateService implements OnModuleDestroy {
     return this.projection.registry;
   }
 
+  /** Where this replica's view stands in the log. */
+  get checkpoint(): LogCheckpoint {
+    return this.projection.checkpoint;
+  }
+
+  /** True once the whole log has been folded at start. */
+  get started(): boolean {
+    return this.folded;
+  }
+
   /** Folds the whole log, then follows it. Resolves once the fold is done. */
   async start(): Promise<void> {
     await this.projection.start();
+    this.folded = true;
     this.logger.info(
       { credentials: this.registry.size, checkpoint: this.projection.checkpoint },
       'log folded',

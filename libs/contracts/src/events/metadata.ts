@@ -7,5 +7,6 @@ export const EventMetadataSchema = z.strictObject({
   correlationId: z.string().optional(),
   causationId: z.string().optional(),
   traceparent: z.string().optional(),
+  tracestate: z.string().optional(),
 });
 export type EventMetadata = z.infer<typeof EventMetadataSchema>;
