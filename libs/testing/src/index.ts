@@ -9,3 +9,4 @@ export * from './private-nats.js';
 export * from './webhook-receiver.js';
 export * from './fake-provider-api.js';
 export * from './deploy-nats-config.js';
+export * from './otlp-receiver.js';

@@ -452,6 +452,11 @@ export class MockOAuthServer {
     return entry.grant.revoked ? 'revoked' : entry.state;
   }
 
+  /** Every access and refresh token this server has issued: canaries for tests that look for leaks. */
+  get issuedTokens(): readonly string[] {
+    return [...this.accessTokens.keys(), ...this.refreshTokens.keys()];
+  }
+
   /** The live refresh token of the grant `refreshToken` belongs to (undefined if revoked). */
   currentRefreshToken(refreshToken: string): string | undefined {
     const entry = this.refreshTokens.get(refreshToken);
