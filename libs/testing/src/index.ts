@@ -10,3 +10,4 @@ export * from './webhook-receiver.js';
 export * from './fake-provider-api.js';
 export * from './deploy-nats-config.js';
 export * from './otlp-receiver.js';
+export * from './prometheus-text.js';

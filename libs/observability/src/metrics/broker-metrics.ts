@@ -121,12 +121,6 @@ export const credentialMetrics = (
   registry: Registry,
   sample: () => { readonly now: number; readonly credentials: Iterable<CredentialSample> },
 ): void => {
-  const expiry = new Gauge({
-    name: 'broker_credential_expiry_seconds',
-    help: "Seconds until each credential's access token expires (negative once expired)",
-    labelNames: ['credential_id', 'provider', 'pool'],
-    registers: [registry],
-  });
   new Gauge({
     name: 'broker_credentials',
     help: 'Credentials by provider, pool and state',
@@ -134,15 +128,24 @@ export const credentialMetrics = (
     registers: [registry],
     collect() {
       this.reset();
-      expiry.reset();
+      for (const c of sample().credentials)
+        this.inc({ provider: c.provider, pool: c.pool, state: c.state });
+    },
+  });
+  new Gauge({
+    name: 'broker_credential_expiry_seconds',
+    help: "Seconds until each credential's access token expires (negative once expired)",
+    labelNames: ['credential_id', 'provider', 'pool'],
+    registers: [registry],
+    collect() {
+      this.reset();
       const { now, credentials } = sample();
       for (const c of credentials) {
-        this.inc({ provider: c.provider, pool: c.pool, state: c.state });
-        if (c.expiresAt !== null)
-          expiry.set(
-            { credential_id: c.id, provider: c.provider, pool: c.pool },
-            Math.round((c.expiresAt - now) / 1000),
-          );
+        if (c.expiresAt === null) continue;
+        this.set(
+          { credential_id: c.id, provider: c.provider, pool: c.pool },
+          Math.round((c.expiresAt - now) / 1000),
+        );
       }
     },
   });
@@ -154,18 +157,31 @@ export interface LagSample {
   readonly seconds: number;
 }
 
-/** One measurement shared by the gauges of a scrape; a failed one leaves them without samples. */
-const sharedMeasure = (measure: () => Promise<LagSample>, freshMs = 1000) => {
-  let last: { at: number; result: Promise<LagSample | undefined> } | undefined;
-  return (): Promise<LagSample | undefined> => {
-    const now = Date.now();
-    if (last === undefined || now - last.at > freshMs) {
-      last = { at: now, result: measure().catch(() => undefined) };
-    }
-    return last.result;
-  };
+/** A measurement bounded in time: a failed or slow one gives no reading. */
+const bounded = async (
+  measure: () => Promise<LagSample>,
+  timeoutMs: number,
+): Promise<LagSample | undefined> => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      measure(),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+      }),
+    ]);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 };
 
+/**
+ * An events gauge and a seconds gauge fed by one measurement per scrape: the
+ * events gauge (collected first) measures, the seconds gauge reads the same
+ * result. Without a reading (Postgres down) both are left without samples.
+ */
 const lagGauges = (
   registry: Registry,
   names: { events: string; seconds: string },
@@ -173,22 +189,32 @@ const lagGauges = (
   labels: Record<string, string>,
   measure: () => Promise<LagSample>,
 ): void => {
-  const take = sharedMeasure(measure);
+  let current: Promise<LagSample | undefined> | undefined;
   const labelNames = Object.keys(labels);
-  const gauge = (name: string, what: string, pick: (lag: LagSample) => number) =>
-    new Gauge({
-      name,
-      help: `${help}: ${what}`,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        this.reset();
-        const lag = await take();
-        if (lag !== undefined) this.set(labels, pick(lag));
-      },
-    });
-  gauge(names.events, 'events', (lag) => lag.events);
-  gauge(names.seconds, 'age in seconds of the oldest one', (lag) => lag.seconds);
+  new Gauge({
+    name: names.events,
+    help: `${help}: events`,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      current = bounded(measure, 1000);
+      const lag = await current;
+      if (lag !== undefined) this.set(labels, lag.events);
+    },
+  });
+  new Gauge({
+    name: names.seconds,
+    help: `${help}: age in seconds of the oldest one`,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const lag = await (current ?? bounded(measure, 1000));
+      current = undefined;
+      if (lag !== undefined) this.set(labels, lag.seconds);
+    },
+  });
 };
 
 /** `broker_relay_lag_events` / `broker_relay_lag_seconds`: committed events not yet on JetStream. */
