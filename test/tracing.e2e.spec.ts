@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, trace, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
-import { headers as natsHeaders, type Msg } from 'nats';
+import { headers as natsHeaders, type Msg, type MsgHdrs } from 'nats';
 import pg from 'pg';
 import {
   addCredential,
@@ -18,8 +18,10 @@ const CANARY_ACCESS = 'canary-trace-access-7f3a91c2';
 
 const isPostgres = (span: ReceivedSpan): boolean =>
   (span.attributes['db.system.name'] ?? span.attributes['db.system']) === 'postgresql';
-const statementOf = (span: ReceivedSpan): string =>
-  String(span.attributes['db.query.text'] ?? span.attributes['db.statement'] ?? '');
+const statementOf = (span: ReceivedSpan): string => {
+  const text = span.attributes['db.query.text'] ?? span.attributes['db.statement'];
+  return typeof text === 'string' ? text : '';
+};
 
 /** The spans of one trace, printed when an expectation about them fails. */
 const describeTrace = (spans: readonly ReceivedSpan[]): string =>
@@ -68,7 +70,9 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
     await addCredential(broker, 'traced', { accessToken: CANARY_ACCESS });
     const span: Span = client.getTracer('test-client').startSpan('client lease');
     const h = natsHeaders();
-    w3c.inject(trace.setSpan(ROOT_CONTEXT, span), h, { set: (c, k, v) => c.set(k, v) });
+    w3c.inject(trace.setSpan(ROOT_CONTEXT, span), h, {
+      set: (c: MsgHdrs, k: string, v: string) => c.set(k, v),
+    });
     const reply = (
       await broker.nats.request(broker.subject('lease.gemini-cli.default.traced-bot'), '{}', {
         headers: h,
@@ -81,9 +85,11 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
     const { traceId, spanId } = span.spanContext();
 
     let spans: ReceivedSpan[] = [];
-    await waitFor('the lease trace', async () => {
+    await waitFor('the lease trace', () => {
       spans = receiver.trace(traceId);
-      return spans.some((s) => isPostgres(s) && statementOf(s).includes('lease_audit'));
+      return Promise.resolve(
+        spans.some((s) => isPostgres(s) && statementOf(s).includes('lease_audit')),
+      );
     });
 
     const handling = spans.find(
@@ -136,11 +142,15 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
       refreshToken: grant.refreshToken,
       expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
     });
-    await waitFor('the scheduled refresh', async () => server.refreshRequests.length === 1, 20_000);
+    await waitFor(
+      'the scheduled refresh',
+      () => Promise.resolve(server.refreshRequests.length === 1),
+      20_000,
+    );
 
     let decision: ReceivedSpan | undefined;
     let spans: ReceivedSpan[] = [];
-    await waitFor('the refresh trace, relay included', async () => {
+    const refreshTraced = (): boolean => {
       decision = receiver.spans.find(
         (s) =>
           s.service === 'refresh-scheduler' &&
@@ -150,7 +160,8 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
       if (decision === undefined) return false;
       spans = receiver.trace(decision.traceId);
       return spans.some((s) => s.name === 'relay credential.refreshed.v1');
-    });
+    };
+    await waitFor('the refresh trace, relay included', () => Promise.resolve(refreshTraced()));
     const trail = describeTrace(spans);
     const byParent = (parent: ReceivedSpan | undefined, match: (s: ReceivedSpan) => boolean) => {
       const found = spans.find((s) => s.parentSpanId === parent?.spanId && match(s));
@@ -187,13 +198,13 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
     // The event's metadata carried the trace to the relay, and the relay to JetStream's headers.
     const relay = byParent(append, (s) => s.name === 'relay credential.refreshed.v1');
     expect(relay.kind).toBe(SPAN_KIND.PRODUCER);
-    await waitFor('the relayed event', async () => relayed.length > 0, 5000);
+    await waitFor('the relayed event', () => Promise.resolve(relayed.length > 0), 5000);
     subscription.unsubscribe();
     const message = relayed[0] as Msg;
     const carried = trace.getSpanContext(
       w3c.extract(ROOT_CONTEXT, message.headers, {
         keys: () => ['traceparent', 'tracestate'],
-        get: (h, k) => h?.get(k) || undefined,
+        get: (h: MsgHdrs | undefined, k: string) => h?.get(k) || undefined,
       }),
     );
     expect(carried).toMatchObject({ traceId: decision?.traceId, spanId: relay.spanId });
