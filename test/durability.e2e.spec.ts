@@ -22,6 +22,11 @@ describe('token service - state from the log', () => {
   afterEach(() => broker.destroy());
 
   it('a restart keeps credentials, health, usage and the audit', async () => {
+    // A backoff longer than any restart, so that the state compared across it cannot expire meanwhile.
+    await broker.destroy();
+    broker = await BrokerHarness.create({
+      config: { pools: { 'gemini-cli/default': { health: { backoffBaseMs: 60_000 } } } },
+    });
     const first = await broker.start();
     for (const id of ['r-a', 'r-b', 'r-c']) await addCredential(broker, id);
     const cooled = leaseOf(await broker.lease('gemini-cli', 'default', 'bot'));
