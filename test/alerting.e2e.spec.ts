@@ -3,6 +3,7 @@ import {
   addCredential,
   BrokerHarness,
   brokerWithOAuthServer,
+  metricValue,
   MockOAuthServer,
   waitFor,
   WebhookReceiver,
@@ -408,6 +409,13 @@ describe('alerting - rules fire and resolve once, as signed webhooks', () => {
       },
     );
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([id, id]);
+    const alertingService = broker.services[0]!;
+    expect((await broker.ops(alertingService, '/readyz')).status).toBe(200);
+    const metrics = (await broker.ops(alertingService, '/metrics')).body;
+    expect(metricValue(metrics, 'broker_webhook_deliveries_total', { outcome: 'dead' })).toBe(1);
+    expect(metricValue(metrics, 'broker_webhook_deliveries_total', { outcome: 'delivered' })).toBe(
+      1,
+    );
     const list = JSON.stringify(await broker.admin('webhooks.list'));
     expect(list).not.toContain(String(added['secret']));
     expect(list).not.toContain('/hooks/broker');

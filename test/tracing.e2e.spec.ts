@@ -11,6 +11,7 @@ import {
   OtlpReceiver,
   type ReceivedSpan,
   waitFor,
+  WebhookReceiver,
 } from '@broker/testing';
 
 const SPAN_KIND = { SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
@@ -42,6 +43,7 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
       {
         pools: { 'gemini-cli/default': { refreshStrategy: 'conservative' } },
         refresh: { timeoutMs: 2000, lockTtlMs: 5000 },
+        alerting: { allowPrivateWebhookTargets: true },
       },
       receiver.env,
     );
@@ -213,5 +215,64 @@ describe('tracing - one trace per lease and per scheduled refresh, exported over
     expect(metadata.traceparent).toContain(decision?.traceId);
 
     expectNoSecretExported([...server.issuedTokens, 'test-secret']);
+  });
+
+  it('a scheduled refresh refused for good: ... -> appended event -> alert -> webhook delivery, one trace', async () => {
+    const hooks = await WebhookReceiver.start();
+    try {
+      await broker.start('alerting');
+      expect((await broker.admin('webhooks.add', { url: hooks.url, id: 'traced' })).ok).toBe(true);
+      const grant = server.issueGrant();
+      server.invalidGrantNext(1);
+      await addCredential(broker, 'doomed', {
+        accessToken: grant.accessToken,
+        refreshToken: grant.refreshToken,
+        expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      });
+      let spans: ReceivedSpan[] = [];
+      const delivered = (): boolean => {
+        const deliver = receiver.spans.find(
+          (s) => s.service === 'alerting' && s.name === 'webhook deliver',
+        );
+        if (deliver === undefined) return false;
+        spans = receiver.trace(deliver.traceId);
+        return true;
+      };
+      await waitFor('the webhook delivery span', () => Promise.resolve(delivered()), 30_000);
+      const trail = describeTrace(spans);
+      const parentOf = (span: ReceivedSpan) => {
+        const found = spans.find((s) => s.spanId === span.parentSpanId);
+        if (found === undefined) throw new Error(`no parent of ${span.name}; trace:\n${trail}`);
+        return found;
+      };
+      const deliver = spans.find((s) => s.name === 'webhook deliver') as ReceivedSpan;
+      expect(deliver.kind).toBe(SPAN_KIND.CLIENT);
+      expect(deliver.attributes).toMatchObject({
+        'webhook.id': 'traced',
+        'http.response.status_code': 204,
+      });
+      expect(JSON.stringify(deliver.attributes)).not.toContain('/hooks/broker');
+      const alert = parentOf(deliver);
+      expect(alert.name).toMatch(/^alert (reauth_required|refresh)$/);
+      expect(alert.service).toBe('alerting');
+      // The alert continues the trace of the event that caused it, appended by the token
+      // service's refresh, which the scheduler's decision started.
+      const cause = parentOf(alert);
+      expect(cause).toMatchObject({ name: 'events append', service: 'token-service' });
+      const chain = receiver.ancestors(cause);
+      expect(chain.map((s) => s.name)).toEqual(
+        expect.arrayContaining([
+          'refresh gemini-cli',
+          'command refresh',
+          'refresh due gemini-cli/default',
+        ]),
+      );
+      expect(chain[chain.length - 1]?.service).toBe('refresh-scheduler');
+      const sent = hooks.received.find((r) => r.headers['webhook-id'] !== undefined);
+      expect(sent).toBeDefined();
+      expectNoSecretExported([...server.issuedTokens, 'test-secret']);
+    } finally {
+      await hooks.down();
+    }
   });
 });

@@ -1,12 +1,28 @@
+import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
-import { createDataSource, ensureDatabase, migrate, PostgresEventStore } from '@broker/event-store';
+import {
+  createDataSource,
+  ensureDatabase,
+  LogLag,
+  migrate,
+  PostgresEventStore,
+} from '@broker/event-store';
 import { connectNats, JetStreamEventFeed } from '@broker/nats-transport';
-import { createLogger, errorMessage } from '@broker/observability';
+import {
+  caughtUpCheck,
+  consumerLagMetrics,
+  createLogger,
+  createMetricsRegistry,
+  errorMessage,
+  startOpsServer,
+} from '@broker/observability';
 import { loadKeyRing } from '@broker/secrets';
 import {
   createMicroservice,
   failedToStart,
+  natsReadiness,
+  postgresReadiness,
   serviceClock,
   stopOnSignal,
 } from '@broker/service-shell';
@@ -22,6 +38,13 @@ const SERVICE = 'alerting';
 const bootstrap = async (): Promise<void> => {
   const logger = createLogger(SERVICE);
   const config = loadRuntimeConfig();
+  const metrics = createMetricsRegistry(SERVICE);
+  const ops = await startOpsServer({
+    service: SERVICE,
+    port: config.ports.alerting,
+    registry: metrics,
+    logger,
+  });
   const keyRing = loadKeyRing({
     ...(config.keys === undefined ? {} : { keys: config.keys }),
     dataDir: config.dataDir,
@@ -49,22 +72,42 @@ const bootstrap = async (): Promise<void> => {
   );
   const app = await createMicroservice({
     service: SERVICE,
-    module: AlertingModule.with({ config, logger, clock, dataSource, keyRing, projection }),
+    module: AlertingModule.with({
+      config,
+      logger,
+      clock,
+      dataSource,
+      keyRing,
+      projection,
+      metrics,
+    }),
     config,
     logger,
     nats,
   });
   await projection.start();
+  const lag = new LogLag(dataSource);
+  consumerLagMetrics(metrics, 'alerting', () => lag.behind(projection.checkpoint));
   await app.get(WebhookEndpoints).syncFromConfig();
   app.get(DeliveryWorker).start();
   app.get(AlertEngine).start();
   await app.listen();
+  ops.ready({
+    nats: natsReadiness(nats),
+    postgres: postgresReadiness(dataSource),
+    log: caughtUpCheck(
+      () => projection.ready,
+      () => lag.behind(projection.checkpoint),
+    ),
+  });
   logger.info({ subjectRoot: config.subjectRoot, replica: config.replicaId }, 'ready');
   stopOnSignal(logger, [
     () => app.close(),
     () => projection.stop(),
     () => nats.drain(),
     () => dataSource.destroy(),
+    () => ops.close(),
+    () => tracing.shutdown(),
   ]);
 };
 

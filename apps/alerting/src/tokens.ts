@@ -1,2 +1,10 @@
-export { CLOCK, CONFIG, DATA_SOURCE, LOGGER, NATS, type Clock } from '@broker/service-shell';
+export {
+  CLOCK,
+  CONFIG,
+  DATA_SOURCE,
+  LOGGER,
+  METRICS,
+  NATS,
+  type Clock,
+} from '@broker/service-shell';
 export const KEY_RING = Symbol('KEY_RING');

@@ -17,7 +17,13 @@ import {
   PostgresEventStore,
   type NewDelivery,
 } from '@broker/event-store';
-import { errorMessage, type Logger } from '@broker/observability';
+import {
+  errorMessage,
+  SpanAttributes,
+  traceMetadata,
+  withTraceFrom,
+  type Logger,
+} from '@broker/observability';
 import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, type Clock } from '../tokens.js';
 import { newDeliveryId } from '../webhooks/delivery-id.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.service.js';
@@ -90,12 +96,31 @@ export class AlertEngine implements OnModuleDestroy {
         type: payload.type,
         alertId: event.data.alertId,
         body: renderBody(payload, endpoint.format),
-        traceparent: null,
+        traceparent: traceMetadata().traceparent ?? null,
         createdAt: now,
       }));
   }
 
-  private async commit(transition: Transition, now: number): Promise<void> {
+  /** Within the trace of the event that caused it, when that was traced. */
+  private commit(transition: Transition, now: number): Promise<void> {
+    const { data } = transition.event;
+    return withTraceFrom(
+      this.projection.causeOf(data.subject),
+      `alert ${data.type}`,
+      {
+        attributes: {
+          'alert.type': data.type,
+          'alert.transition': transition.event.type === 'alert.fired.v1' ? 'fired' : 'resolved',
+          ...(data.subject.credentialId === undefined
+            ? {}
+            : { [SpanAttributes.credentialId]: data.subject.credentialId }),
+        },
+      },
+      () => this.commitInTrace(transition, now),
+    );
+  }
+
+  private async commitInTrace(transition: Transition, now: number): Promise<void> {
     const streamId = alertStreamId(transition.key);
     const deliveries = this.deliveriesFor(transition, now);
     try {

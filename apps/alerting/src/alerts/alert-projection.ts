@@ -19,6 +19,8 @@ export class AlertProjection {
   readonly webhooks = new WebhookRegistry();
   private readonly fold: PostgresLogFollower;
   private caughtUp = false;
+  /** Metadata of the newest traced event per credential or pool: the cause an alert continues. */
+  private readonly causes = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -26,6 +28,21 @@ export class AlertProjection {
     onError: (error: unknown) => void,
   ) {
     this.fold = new PostgresLogFollower(store, { onError });
+  }
+
+  get checkpoint() {
+    return this.feed.checkpoint;
+  }
+
+  /** The trace fields of what last happened to a credential (or a pool), if it was traced. */
+  causeOf(subject: {
+    credentialId?: string;
+    provider?: string;
+    pool?: string;
+  }): Record<string, unknown> | undefined {
+    return this.causes.get(
+      subject.credentialId ?? `${subject.provider ?? ''}/${subject.pool ?? ''}`,
+    );
   }
 
   /** True once the whole log up to the start has been folded. */
@@ -57,6 +74,7 @@ export class AlertProjection {
         );
       }
       const event = parsed.data;
+      this.rememberCause(event, stored.metadata);
       const result = event.type.startsWith('alert.')
         ? this.book.apply(event as AlertingEventOf<'alert.fired.v1'>, stored.streamVersion)
         : event.type.startsWith('webhook.')
@@ -68,5 +86,13 @@ export class AlertProjection {
         );
       }
     }
+  }
+
+  private rememberCause(event: { data: object }, metadata: Record<string, unknown>): void {
+    if (typeof metadata['traceparent'] !== 'string') return;
+    const data = event.data as { credentialId?: unknown; provider?: unknown; pool?: unknown };
+    if (typeof data.credentialId === 'string') this.causes.set(data.credentialId, metadata);
+    else if (typeof data.provider === 'string' && typeof data.pool === 'string')
+      this.causes.set(`${data.provider}/${data.pool}`, metadata);
   }
 }

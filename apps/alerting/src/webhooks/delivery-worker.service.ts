@@ -3,10 +3,18 @@ import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
 import { judgeAttempt, signingSecrets, type WebhookEndpoint } from '@broker/domain';
 import { WebhookDeliveryQueue, type ClaimedDelivery } from '@broker/event-store';
-import { errorMessage, type Logger } from '@broker/observability';
+import {
+  errorMessage,
+  SpanKind,
+  webhookMetrics,
+  withTraceFrom,
+  type Logger,
+  type Registry,
+  type WebhookMetrics,
+} from '@broker/observability';
 import { KeyRing, secretContext } from '@broker/secrets';
 import { AlertProjection } from '../alerts/alert-projection.js';
-import { CLOCK, CONFIG, DATA_SOURCE, KEY_RING, LOGGER, type Clock } from '../tokens.js';
+import { CLOCK, CONFIG, DATA_SOURCE, KEY_RING, LOGGER, METRICS, type Clock } from '../tokens.js';
 import { webhookHeaders } from './signature.js';
 import { sendWebhook } from './webhook-sender.js';
 
@@ -36,6 +44,7 @@ export class DeliveryWorker implements OnModuleDestroy {
   private stopped = false;
   private readonly timeoutMs: number;
   private readonly worker: string;
+  private readonly metrics: WebhookMetrics;
 
   constructor(
     @Inject(DATA_SOURCE) db: DataSource,
@@ -44,7 +53,9 @@ export class DeliveryWorker implements OnModuleDestroy {
     @Inject(CONFIG) private readonly config: RuntimeConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS) registry: Registry,
   ) {
+    this.metrics = webhookMetrics(registry);
     this.queue = new WebhookDeliveryQueue(db);
     this.timeoutMs = config.file.alerting?.deliveryTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.worker = `${config.replicaId}:${process.pid}`;
@@ -124,15 +135,34 @@ export class DeliveryWorker implements OnModuleDestroy {
       // The signed timestamp is the real send time: receivers check it against their own clock.
       Date.now(),
     );
-    const result = await sendWebhook(urlOf(this.keyRing, endpoint), headers, delivery.body, {
-      timeoutMs: this.timeoutMs,
-      allowPrivate: this.config.file.alerting?.allowPrivateWebhookTargets ?? false,
-    });
+    // Only the origin goes on the span: the paths of chat webhook URLs are secrets.
+    const result = await withTraceFrom(
+      { traceparent: delivery.traceparent },
+      'webhook deliver',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'server.address': endpoint.origin,
+          'webhook.id': endpoint.id,
+          'webhook.delivery_id': delivery.id,
+          'webhook.attempt': attemptNo,
+        },
+      },
+      async (span) => {
+        const sent = await sendWebhook(urlOf(this.keyRing, endpoint), headers, delivery.body, {
+          timeoutMs: this.timeoutMs,
+          allowPrivate: this.config.file.alerting?.allowPrivateWebhookTargets ?? false,
+        });
+        span?.setAttribute('http.response.status_code', sent.kind === 'response' ? sent.status : 0);
+        return sent;
+      },
+    );
     const now = this.clock.now();
     const verdict = judgeAttempt(result, attemptNo, now, Math.random());
     const status = result.kind === 'response' ? result.status : null;
     const what = result.kind === 'response' ? `receiver answered ${result.status}` : result.error;
     const where = { ...log, origin: endpoint.origin, attempt: attemptNo, status };
+    this.metrics.deliveries.inc({ outcome: verdict.outcome });
     switch (verdict.outcome) {
       case 'delivered':
         await this.queue.delivered(delivery.id, this.worker, status ?? 0, now);
