@@ -19,7 +19,7 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Written to a temporary file and passed as `BROKER_CONFIG`. */
   readonly config?: Record<string, unknown>;
-  /** A NATS server of the test's own instead of the machine's. */
+  /** A NATS server of the test's own instead of the machine's; a cluster's as a comma-separated list. */
   readonly natsUrl?: string;
   /** The harness's own NATS user (a server with permissions); services get theirs through `env`. */
   readonly natsUser?: { readonly user: string; readonly pass: string };
@@ -50,7 +50,7 @@ export class BrokerHarness {
     const database =
       options.databaseUrl === undefined ? await createTestDatabase('broker_e2e') : undefined;
     const nats = await connect({
-      servers: natsUrl,
+      servers: natsUrl.split(','),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       ...(options.natsUser === undefined

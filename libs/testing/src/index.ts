@@ -11,3 +11,4 @@ export * from './fake-provider-api.js';
 export * from './deploy-nats-config.js';
 export * from './otlp-receiver.js';
 export * from './prometheus-text.js';
+export * from './private-nats-cluster.js';

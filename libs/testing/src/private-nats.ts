@@ -10,6 +10,8 @@ export interface PrivateNatsOptions {
   readonly configFile?: string;
   /** Environment of the server, for the variables a config file reads (passwords). */
   readonly env?: Record<string, string>;
+  /** More command-line arguments, after the ports (a cluster node's name, cluster port and routes). */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -43,12 +45,13 @@ export class PrivateNats {
   }
 
   async restart(): Promise<void> {
-    const { configFile, env } = this.options;
+    const { configFile, env, args = [] } = this.options;
     const child = spawn(
       'nats-server',
       [
         ...(configFile === undefined ? [] : ['-c', configFile, '-m', String(this.monitorPort)]),
         ...['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
+        ...args,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
     );
