@@ -10,7 +10,7 @@ import {
   PrivateNatsCluster,
   waitFor,
 } from '@broker/testing';
-import { LeaseLoad } from './support/lease-load.js';
+import { LeaseLoad, type LeaseLoadResult } from './support/lease-load.js';
 
 // Issue 9 item 3: three nats-servers clustered on loopback (deploy/nats-cluster.conf
 // with the real users and permissions; nats-server 2.9 does not know
@@ -21,12 +21,18 @@ import { LeaseLoad } from './support/lease-load.js';
 
 const ROOT = 'oauth';
 const REPLICAS = 3;
-const LEASES_PER_SECOND = 300;
+/** Leases per second from a client on the surviving nodes, and from one on the node killed. */
+const LEASES_PER_SECOND = 250;
+const VICTIM_CLIENT_PER_SECOND = 50;
 const BEFORE_KILL_MS = 8_000;
 const DOWN_MS = 10_000;
 const AFTER_RESTART_MS = 8_000;
-/** Longest gap between two successful leases we accept; measured ~1 s on this machine (see the log). */
-const MAX_PAUSE_MS = 10_000;
+/**
+ * Longest gap between two successful leases we accept. Measured on this 2-core
+ * machine: 0.2-0.3 s for both clients (the killed node's client reconnects in
+ * about 250 ms); the bound is that with margin, above the 2 s request timeout.
+ */
+const MAX_PAUSE_MS = 3_000;
 /** Credentials the scheduler refreshes one after another across the outage. */
 const DUE = 6;
 const DUE_SPACING_MS = 4_000;
@@ -94,8 +100,10 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
   let oauth: MockOAuthServer;
   let broker: BrokerHarness;
   let db: pg.Client;
+  let victimClient: NatsConnection | undefined;
 
   afterAll(async () => {
+    await victimClient?.close();
     await db?.end();
     await broker?.destroy();
     await cluster?.destroy();
@@ -209,8 +217,20 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
     }
     await sleep(Math.max(0, loadStartsAt - Date.now()));
 
-    const load = LeaseLoad.start(broker.nats, broker.subject('lease.gemini-cli.default.load'), {
+    const subject = broker.subject('lease.gemini-cli.default.load');
+    const load = LeaseLoad.start(broker.nats, subject, {
       perSecond: LEASES_PER_SECOND,
+      timeoutMs: 2000,
+    });
+    // A client on the node to be killed: its pause includes its own reconnect elsewhere.
+    victimClient = await connect({
+      servers: cluster.node(victim).url,
+      ...admin,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
+    const victimLoad = LeaseLoad.start(victimClient, subject, {
+      perSecond: VICTIM_CLIENT_PER_SECOND,
       timeoutMs: 2000,
     });
     // Admin writes through the outage: more committed events for the relay and the consumers.
@@ -230,22 +250,30 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
     await cluster.node(victim).restart();
     await sleep(AFTER_RESTART_MS);
     clearInterval(writer);
-    const result = await load.stop();
+    const [result, victimResult] = await Promise.all([load.stop(), victimLoad.stop()]);
 
-    const pause = result.longestPause();
     const window = (at: number) => `${((at - killedAt) / 1000).toFixed(1)} s after the kill`;
+    const summary = (name: string, r: LeaseLoadResult) => {
+      const pause = r.longestPause();
+      const errors = [...r.errors].map(([k, v]) => `${k}: ${v}`).join(', ');
+      return `  ${name}: leases ok ${r.ok.length}, failed ${r.failed}${errors === '' ? '' : ` (${errors})`}; longest pause between successes ${pause.ms} ms, from ${window(pause.from)}`;
+    };
     console.log(
       [
-        `cluster test: victim ${PrivateNatsCluster.nodeName(victim)} (event stream leader)`,
-        `  leases ok ${result.ok.length}, failed ${result.failed} (${[...result.errors].map(([k, v]) => `${k}: ${v}`).join(', ')})`,
-        `  longest pause between successful leases ${pause.ms} ms, from ${window(pause.from)}`,
-        `  restart ${((restartedAt - killedAt) / 1000).toFixed(1)} s after the kill`,
+        `cluster test: killed ${PrivateNatsCluster.nodeName(victim)} (event stream leader), restarted ${window(restartedAt)}`,
+        summary(`client on the survivors, ${LEASES_PER_SECOND}/s`, result),
+        summary(`client on the killed node, ${VICTIM_CLIENT_PER_SECOND}/s`, victimResult),
       ].join('\n'),
     );
-    expect(pause.ms).toBeLessThan(MAX_PAUSE_MS);
-    expect(result.ok.length).toBeGreaterThan(
-      (LEASES_PER_SECOND * (BEFORE_KILL_MS + DOWN_MS + AFTER_RESTART_MS)) / 1000 / 2,
-    );
+    for (const [r, perSecond] of [
+      [result, LEASES_PER_SECOND],
+      [victimResult, VICTIM_CLIENT_PER_SECOND],
+    ] as const) {
+      expect(r.longestPause().ms).toBeLessThan(MAX_PAUSE_MS);
+      expect(r.ok.length).toBeGreaterThan(
+        (perSecond * (BEFORE_KILL_MS + DOWN_MS + AFTER_RESTART_MS)) / 1000 / 2,
+      );
+    }
     // Leases kept succeeding on both replicas after the kill: token-service-1 found another node.
     const served = await db.query<{ replica: string; n: string }>(
       `SELECT replica, count(*) AS n FROM lease_audit WHERE leased_at > $1 GROUP BY replica`,
@@ -259,17 +287,19 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
     // No lease was replied ok without its audit row.
     const audited = await db.query<{ n: string }>(
       'SELECT count(*) AS n FROM lease_audit WHERE lease_id = ANY($1::uuid[])',
-      [result.ok.map((l) => l.leaseId)],
+      [[...result.ok, ...victimResult.ok].map((l) => l.leaseId)],
     );
-    expect(Number(audited.rows[0]?.n)).toBe(result.ok.length);
+    expect(Number(audited.rows[0]?.n)).toBe(result.ok.length + victimResult.ok.length);
 
     // No refresh token presented twice, and every due credential refreshed.
     await waitFor(
       'every due credential to be refreshed',
-      async () => oauth.refreshRequests.length >= DUE,
+      () => Promise.resolve(oauth.refreshRequests.length >= DUE),
       60_000,
     );
     const presented = oauth.refreshRequests.map((r) => r.refreshToken);
+    // At least one of them fell inside the outage (due at 2, 6 … 22 s of the load; down 8-18 s).
+    expect(oauth.refreshRequests.some((r) => r.at > killedAt && r.at < restartedAt)).toBe(true);
     expect(new Set(presented).size).toBe(presented.length);
     expect(oauth.reuseDetected).toBe(false);
 
@@ -323,7 +353,7 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
     const known = new Set(plan.map((s) => s.credentialId));
     for (let i = 0; i < DUE; i += 1) expect(known).toContain(`due-${i}`);
     console.log(
-      `  events ${positions.length}, consumers ${durables.map((d) => `${d.name} redelivered ${d.redelivered}`).join(', ')}; refreshes ${presented.length}; test ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
+      `  events ${positions.length}, consumers ${durables.map((d) => `${d.name} redelivered ${d.redelivered}`).join(', ')}; refreshes ${presented.length} at ${oauth.refreshRequests.map((r) => window(r.at).replace(' after the kill', '')).join(', ')} after the kill; test ${((Date.now() - startedAt) / 1000).toFixed(0)} s`,
     );
   }, 180_000);
 });
