@@ -7,7 +7,7 @@ import {
   type LogCheckpoint,
   type StoredEvent,
 } from '@broker/event-store';
-import { ensureEventStream } from './jetstream.js';
+import { ensureEventStream, PULL_EXPIRES_MS } from './jetstream.js';
 
 interface RelayedEvent {
   eventId: string;
@@ -69,7 +69,7 @@ export class JetStreamEventFeed implements EventFeed {
           throw error;
       });
     const consumer = await this.nats.jetstream().consumers.get(stream, this.durable);
-    this.messages = await consumer.consume({ max_messages: 256 });
+    this.messages = await consumer.consume({ max_messages: 256, expires: PULL_EXPIRES_MS });
     void this.follow(this.messages, handler);
   }
 

@@ -6,6 +6,7 @@ import {
   commandStreamName,
   ensureCommandConsumer,
   ensureCommandStream,
+  PULL_EXPIRES_MS,
 } from '@broker/nats-transport';
 import {
   annotateActiveSpan,
@@ -50,7 +51,7 @@ export class CommandConsumer implements OnModuleDestroy {
     await ensureCommandStream(this.nats, root, replicas);
     await ensureCommandConsumer(this.nats, root, DURABLE, ACK_WAIT_MS, MAX_DELIVER, replicas);
     const consumer = await this.nats.jetstream().consumers.get(commandStreamName(root), DURABLE);
-    this.messages = await consumer.consume({ max_messages: 16 });
+    this.messages = await consumer.consume({ max_messages: 16, expires: PULL_EXPIRES_MS });
     void this.loop(this.messages);
   }
 
