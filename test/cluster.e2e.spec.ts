@@ -37,7 +37,7 @@ const MAX_PAUSE_MS = 3_000;
  * How late a proactive refresh may be. Measured: 0.1-0.3 s without an outage;
  * when the killed node leads the command stream and its consumer, commands sent
  * during the outage wait until the consumer has a new leader and the pull is
- * renewed: 8.8-9.5 s late with a 10 s outage, 12.1 s with a 30 s one
+ * renewed: 8.8-10.3 s late with a 10 s outage, 12.1 s with a 30 s one
  * (PULL_EXPIRES_MS 5 s); ~40 s with nats.js's default 30 s pull expiry.
  */
 const MAX_REFRESH_LATENESS_MS = 20_000;
