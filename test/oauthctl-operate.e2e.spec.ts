@@ -357,12 +357,12 @@ describe('oauthctl - operating the broker (real CLI against real services)', () 
       expect(run.code).toBe(0);
       const records = run.stdout.split('\r\n').filter((r) => r !== '');
       expect(records[0]).toBe(
-        'leasedAt,leaseId,client,provider,pool,credentialId,expiresAt,model,replica,policy,position,candidates,halfOpenTrial,skipped',
+        'leasedAt,leaseId,client,provider,pool,credentialId,expiresAt,model,replica,policy,position,candidates,halfOpenTrial,skipped,traceId',
       );
       const body = records.slice(1).map((r) => r.split(','));
       expect(body.map((f) => f[1])).toEqual(made('bob'));
       for (const fields of body) {
-        expect(fields).toHaveLength(14);
+        expect(fields).toHaveLength(15);
         expect(fields.slice(2, 5)).toEqual(['bob', 'gemini-cli', 'audit']);
         expect(fields[9]).toBe('round-robin');
       }

@@ -383,6 +383,7 @@ describe('contracts', () => {
               skipped: [],
             },
             replica: 'token-service-1',
+            traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
           },
         ],
         next: null,

@@ -110,5 +110,7 @@ export const AuditLeaseSchema = z.strictObject({
   selection: SelectionReasonSchema,
   /** The token-service replica that handed the lease out. */
   replica: z.string(),
+  /** The W3C trace the lease request belonged to, when the client sent one: find it in Jaeger. */
+  traceId: z.string().nullable(),
 });
 export type AuditLease = z.infer<typeof AuditLeaseSchema>;

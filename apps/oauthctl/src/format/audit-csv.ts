@@ -16,6 +16,7 @@ export const AUDIT_CSV_HEADER = [
   'candidates',
   'halfOpenTrial',
   'skipped',
+  'traceId',
 ] as const;
 
 /** One lease as a CSV record; `skipped` lists `id:reason` pairs separated by spaces. */
@@ -35,4 +36,5 @@ export const auditCsvRow = (lease: AuditLease): string =>
     lease.selection.candidates,
     lease.selection.halfOpenTrial,
     lease.selection.skipped.map((s) => `${s.credentialId}:${s.reason}`).join(' '),
+    lease.traceId,
   ]);

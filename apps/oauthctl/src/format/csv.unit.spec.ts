@@ -35,13 +35,14 @@ describe('oauthctl - CSV', () => {
         ],
       },
       replica: 'token-service-1',
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     });
 
     expect(csvRow(AUDIT_CSV_HEADER)).toBe(
-      'leasedAt,leaseId,client,provider,pool,credentialId,expiresAt,model,replica,policy,position,candidates,halfOpenTrial,skipped\r\n',
+      'leasedAt,leaseId,client,provider,pool,credentialId,expiresAt,model,replica,policy,position,candidates,halfOpenTrial,skipped,traceId\r\n',
     );
     expect(row).toBe(
-      '2026-01-01T10:00:00.000Z,6f1c1f4e-4a55-4a8e-9a7d-1d2b3c4d5e6f,bot,gemini-cli,default,work1,2026-01-01T11:00:00.000Z,"gemini-2.5-pro, ""preview""",token-service-1,round-robin,1,3,false,work0:cooling work9:revoked\r\n',
+      '2026-01-01T10:00:00.000Z,6f1c1f4e-4a55-4a8e-9a7d-1d2b3c4d5e6f,bot,gemini-cli,default,work1,2026-01-01T11:00:00.000Z,"gemini-2.5-pro, ""preview""",token-service-1,round-robin,1,3,false,work0:cooling work9:revoked,4bf92f3577b34da6a3ce929d0e0e4736\r\n',
     );
   });
 });

@@ -24,6 +24,7 @@ const toView = (row: AuditedLease): AuditLease => ({
   model: row.model,
   selection: SelectionReasonSchema.parse(row.selection),
   replica: row.replica,
+  traceId: row.traceId,
 });
 
 @Controller()
