@@ -6,6 +6,7 @@ export * from './credential/health-policy.js';
 export * from './selection/availability.js';
 export * from './selection/select.js';
 export * from './projection/credential-registry.js';
+export * from './projection/registry-snapshot.js';
 export * from './usage/usage-window.js';
 export * from './views/credential-views.js';
 export * from './import/token-files.js';

@@ -12,3 +12,4 @@ export * from './deploy-nats-config.js';
 export * from './otlp-receiver.js';
 export * from './prometheus-text.js';
 export * from './private-nats-cluster.js';
+export * from './credential-event-arbitraries.js';

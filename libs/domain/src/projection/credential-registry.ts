@@ -6,6 +6,41 @@ export type ApplyResult = 'applied' | 'duplicate' | 'gap';
 
 const poolKey = (provider: string, pool: string): string => `${provider}/${pool}`;
 
+const byId = (a: CredentialState, b: CredentialState): number =>
+  a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+/**
+ * One pool's members. An update replaces a member in place through the index;
+ * a new member is appended and the order by id restored when the pool is next
+ * read, so that folding a large log costs no sort and no search per event.
+ */
+class PoolMembers {
+  readonly members: CredentialState[] = [];
+  private readonly at = new Map<string, number>();
+  private sorted = true;
+
+  add(state: CredentialState): void {
+    this.at.set(state.id, this.members.length);
+    this.members.push(state);
+    this.sorted = false;
+  }
+
+  replace(state: CredentialState): void {
+    const index = this.at.get(state.id);
+    if (index === undefined) this.add(state);
+    else this.members[index] = state;
+  }
+
+  ordered(): readonly CredentialState[] {
+    if (!this.sorted) {
+      this.members.sort(byId);
+      this.members.forEach((member, index) => this.at.set(member.id, index));
+      this.sorted = true;
+    }
+    return this.members;
+  }
+}
+
 /**
  * Every credential's state, folded from the log, indexed by pool. Events of one
  * stream must arrive in version order; an event already folded is ignored, so the
@@ -13,7 +48,7 @@ const poolKey = (provider: string, pool: string): string => `${provider}/${pool}
  */
 export class CredentialRegistry {
   private readonly byId = new Map<string, CredentialState>();
-  private readonly pools = new Map<string, CredentialState[]>();
+  private readonly pools = new Map<string, PoolMembers>();
 
   apply(event: CredentialEvent, streamVersion: number): ApplyResult {
     const current = this.byId.get(event.data.credentialId) ?? null;
@@ -22,9 +57,14 @@ export class CredentialRegistry {
     if (streamVersion !== known + 1) return 'gap';
     const next = evolveAt(current, event, streamVersion);
     if (next === null) return 'gap';
-    this.byId.set(next.id, next);
-    this.index(next, current === null);
+    this.put(next, current === null);
     return 'applied';
+  }
+
+  /** Fills an empty registry with states read back from a snapshot. */
+  restore(states: readonly CredentialState[]): void {
+    if (this.byId.size > 0) throw new Error('restore: the registry already holds credentials');
+    for (const state of states) this.put(state, !this.byId.has(state.id));
   }
 
   get(id: string): CredentialState | undefined {
@@ -33,7 +73,7 @@ export class CredentialRegistry {
 
   /** The pool's credentials in a stable rotation order (by id). */
   pool(provider: string, pool: string): readonly CredentialState[] {
-    return this.pools.get(poolKey(provider, pool)) ?? [];
+    return this.pools.get(poolKey(provider, pool))?.ordered() ?? [];
   }
 
   all(): readonly CredentialState[] {
@@ -42,10 +82,10 @@ export class CredentialRegistry {
 
   poolKeys(): { provider: string; pool: string }[] {
     return [...this.pools.values()]
-      .filter((members) => members.length > 0)
-      .map((members) => ({
-        provider: (members[0] as CredentialState).provider,
-        pool: (members[0] as CredentialState).pool,
+      .filter((pool) => pool.members.length > 0)
+      .map(({ members: [first] }) => ({
+        provider: (first as CredentialState).provider,
+        pool: (first as CredentialState).pool,
       }));
   }
 
@@ -53,16 +93,15 @@ export class CredentialRegistry {
     return this.byId.size;
   }
 
-  private index(next: CredentialState, isNew: boolean): void {
+  private put(next: CredentialState, isNew: boolean): void {
+    this.byId.set(next.id, next);
     const key = poolKey(next.provider, next.pool);
-    const members = this.pools.get(key) ?? [];
-    if (isNew) {
-      members.push(next);
-      members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    } else {
-      const at = members.findIndex((m) => m.id === next.id);
-      members[at] = next;
+    let members = this.pools.get(key);
+    if (members === undefined) {
+      members = new PoolMembers();
+      this.pools.set(key, members);
     }
-    this.pools.set(key, members);
+    if (isNew) members.add(next);
+    else members.replace(next);
   }
 }

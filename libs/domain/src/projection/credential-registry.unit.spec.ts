@@ -101,6 +101,25 @@ describe('CredentialRegistry', () => {
       expect(members[1]).toBe(registry.get('cred-b'));
     });
 
+    it('keeps the order by id when credentials join after the pool was read', () => {
+      const registry = new CredentialRegistry();
+      for (const id of ['cred-d', 'cred-b']) registry.apply(addedEvent({ credentialId: id }), 1);
+      expect(ids(registry.pool('gemini-cli', 'default'))).toEqual(['cred-b', 'cred-d']);
+
+      registry.apply(addedEvent({ credentialId: 'cred-c' }), 1);
+      registry.apply(addedEvent({ credentialId: 'cred-a' }), 1);
+      registry.apply(cooledDownEvent(NOW + MINUTE, { credentialId: 'cred-d' }), 2);
+
+      const members = registry.pool('gemini-cli', 'default');
+      expect(ids(members)).toEqual(['cred-a', 'cred-b', 'cred-c', 'cred-d']);
+      expect(members[3]).toBe(registry.get('cred-d'));
+      expect(members[3]?.version).toBe(2);
+
+      registry.apply(cooledDownEvent(NOW + MINUTE, { credentialId: 'cred-a' }), 2);
+      expect(registry.pool('gemini-cli', 'default')[0]).toBe(registry.get('cred-a'));
+      expect(registry.pool('gemini-cli', 'default')[0]?.version).toBe(2);
+    });
+
     it('keeps a revoked credential in its pool, marked revoked', () => {
       const registry = new CredentialRegistry();
       registry.apply(addedEvent(), 1);
@@ -128,6 +147,35 @@ describe('CredentialRegistry', () => {
       );
       expect(registry.poolKeys()).toHaveLength(3);
       expect(ids(registry.all()).sort()).toEqual(['cred-a', 'cred-b', 'cred-c']);
+    });
+  });
+
+  describe('restore', () => {
+    it('holds restored states as if they had been folded, and folds on from their versions', () => {
+      const folded = new CredentialRegistry();
+      for (const id of ['cred-b', 'cred-a']) folded.apply(addedEvent({ credentialId: id }), 1);
+      folded.apply(failureRecordedEvent(1, { credentialId: 'cred-a' }), 2);
+
+      const restored = new CredentialRegistry();
+      restored.restore(folded.all());
+
+      expect(restored.size).toBe(2);
+      expect(restored.get('cred-a')).toEqual(folded.get('cred-a'));
+      expect(ids(restored.pool('gemini-cli', 'default'))).toEqual(['cred-a', 'cred-b']);
+      expect(restored.apply(failureRecordedEvent(1, { credentialId: 'cred-a' }), 2)).toBe(
+        'duplicate',
+      );
+      expect(restored.apply(failureRecordedEvent(2, { credentialId: 'cred-a' }), 3)).toBe(
+        'applied',
+      );
+      expect(restored.get('cred-a')?.health.consecutiveFailures).toBe(2);
+    });
+
+    it('refuses to restore into a registry that already holds credentials', () => {
+      const registry = new CredentialRegistry();
+      registry.apply(addedEvent(), 1);
+
+      expect(() => registry.restore([])).toThrow('already holds credentials');
     });
   });
 });
