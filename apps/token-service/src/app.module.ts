@@ -18,6 +18,7 @@ import { PoolsController } from './pools/pools.controller.js';
 import { ReportController } from './report/report.controller.js';
 import { ReportService } from './report/report.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
+import { SnapshotService } from './state/snapshot.service.js';
 import { CommandConsumer } from './commands/command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { EventRelayService } from './relay/event-relay.service.js';
@@ -80,6 +81,7 @@ export class TokenServiceModule {
           inject: [DATA_SOURCE],
         },
         CredentialStateService,
+        SnapshotService,
         UsageService,
         LeaseBook,
         LeaseService,

@@ -26,6 +26,7 @@ import { CommandConsumer } from './commands/command.consumer.js';
 import { RefreshService } from './refresh/refresh.service.js';
 import { EventRelayService } from './relay/event-relay.service.js';
 import { CredentialStateService } from './state/credential-state.service.js';
+import { SnapshotService } from './state/snapshot.service.js';
 import { UsageService } from './usage/usage.service.js';
 
 const SERVICE = 'token-service';
@@ -73,6 +74,7 @@ const bootstrap = async (): Promise<void> => {
   });
   const state = app.get(CredentialStateService);
   await state.start();
+  app.get(SnapshotService).start();
   app.get(UsageService).start();
   app.get(AuditRetentionService).start();
   app.get(RefreshService).start();

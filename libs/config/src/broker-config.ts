@@ -100,6 +100,18 @@ export const BrokerConfigFileSchema = z.strictObject({
     .optional(),
   audit: z.strictObject({ leaseRetentionDays: z.number().int().min(1).optional() }).optional(),
   usage: z.strictObject({ windowSeconds: z.number().min(0.1).max(3600).optional() }).optional(),
+  snapshots: z
+    .strictObject({
+      /** Write a snapshot of the folded state once this many events were folded since the last one. */
+      everyEvents: z.number().int().min(1).optional(),
+      /** ...but no more often than this. */
+      minIntervalSeconds: z.number().min(0).max(86_400).optional(),
+      /** Write one on a clean stop (default true). */
+      onStop: z.boolean().optional(),
+      /** Start from the newest snapshot (default true); false folds the whole log. */
+      load: z.boolean().optional(),
+    })
+    .optional(),
   refresh: z
     .strictObject({
       /** Upper bound on one call to a token endpoint. */

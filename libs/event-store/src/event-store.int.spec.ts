@@ -187,6 +187,7 @@ it('event store - migrations apply to a fresh database and a second migrate appl
     'refresh_locks',
     'relay_checkpoints',
     'schema_migrations',
+    'snapshots',
     'webhook_deliveries',
   ]);
   const recorded = await dataSource.query<{ name: string }[]>(

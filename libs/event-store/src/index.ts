@@ -17,3 +17,4 @@ export * from './replay-log.js';
 export * from './live-comparison.js';
 export * from './log-snapshot.js';
 export * from './log-lag.js';
+export * from './snapshot-store.js';

@@ -6,10 +6,12 @@ import type { RuntimeConfig } from '@broker/config';
 import { credentialStreamId } from '@broker/contracts';
 import { decide, DEFAULT_HEALTH_POLICY, type CredentialState } from '@broker/domain';
 import {
+  CREDENTIALS_SNAPSHOT,
   CredentialProjection,
   ExpectedVersionConflictError,
   LogLag,
   PostgresEventStore,
+  SnapshotStore,
   type Lag,
 } from '@broker/event-store';
 import { JetStreamEventFeed } from '@broker/nats-transport';
@@ -96,6 +98,9 @@ export class SchedulerService implements OnModuleDestroy {
       ),
       onError: (error) =>
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
+      // Starts from the token service's newest snapshot, if readable; writes none itself.
+      snapshots: new SnapshotStore(db, CREDENTIALS_SNAPSHOT),
+      loadSnapshot: config.file.snapshots?.load ?? true,
     });
     this.leadership = new LeadershipKeeper(db, config.replicaId, logger);
     this.metrics = schedulerMetrics(registry, () => this.leadership.leading);
@@ -113,7 +118,10 @@ export class SchedulerService implements OnModuleDestroy {
   }
 
   async start(): Promise<void> {
-    await this.projection.start();
+    const origin = await this.projection.start();
+    if (origin.from === 'log start' && origin.snapshotIgnored !== undefined) {
+      this.logger.warn({ reason: origin.snapshotIgnored }, 'snapshot ignored; folded the whole log');
+    }
     this.folded = true;
     await this.leadership.start();
     this.timer = setInterval(() => void this.tick(), TICK_MS);
