@@ -140,7 +140,7 @@ it('snapshot - the newest checkpoint wins whatever order replicas write in', asy
 });
 
 describe('snapshot - one that cannot be used is ignored, and the log is folded from its start', () => {
-  let full: CredentialState[];
+  let full: readonly CredentialState[];
 
   beforeAll(async () => {
     await append(

@@ -1,4 +1,5 @@
 import type { CredentialEvent } from '@broker/contracts';
+import { addCounts } from './counts.js';
 import {
   HEALTHY,
   NO_REFRESH,
@@ -10,15 +11,6 @@ import {
 
 const at = (iso: string): number => Date.parse(iso);
 const atOrNull = (iso: string | undefined): number | null => (iso === undefined ? null : at(iso));
-
-const addCounts = (
-  a: Readonly<Record<string, number>>,
-  b: Readonly<Record<string, number>>,
-): Record<string, number> => {
-  const sum: Record<string, number> = { ...a };
-  for (const [key, n] of Object.entries(b)) sum[key] = (sum[key] ?? 0) + n;
-  return sum;
-};
 
 const addUsage = (
   totals: CredentialUsageTotals,

@@ -8,6 +8,7 @@ import {
   type CredentialSecrets,
   type CredentialState,
 } from '../credential/state.js';
+import { addCounts } from '../credential/counts.js';
 import type { CredentialRegistry } from './credential-registry.js';
 
 /**
@@ -135,7 +136,10 @@ const shareDefaults = (state: CredentialState): CredentialState => ({
   health: sameAs(state.health, HEALTHY) ? HEALTHY : state.health,
   refresh: sameAs(state.refresh, NO_REFRESH) ? NO_REFRESH : state.refresh,
   rotation: sameAs(state.rotation, NOT_ROTATING) ? NOT_ROTATING : state.rotation,
-  usage: sameAs(state.usage, NO_USAGE) ? NO_USAGE : state.usage,
+  usage: sameAs(state.usage, NO_USAGE)
+    ? NO_USAGE
+    : // Counts by status as the fold builds them: see `emptyCounts`.
+      { ...state.usage, byStatus: addCounts(state.usage.byStatus) },
 });
 
 /** Reads snapshot text back into credential states, or throws `SnapshotUnreadableError`. */

@@ -62,9 +62,9 @@ describe('registry snapshot', () => {
           versions.set(event.data.credentialId, version);
           expect(fromSnapshot.apply(event, version)).toBe('applied');
         }
-        expect(fromSnapshot.all().sort((a, b) => a.id.localeCompare(b.id))).toEqual(
-          whole.all().sort((a, b) => a.id.localeCompare(b.id)),
-        );
+        const byId = (states: readonly { id: string }[]) =>
+          [...states].sort((a, b) => a.id.localeCompare(b.id));
+        expect(byId(fromSnapshot.all())).toEqual(byId(whole.all()));
         for (const { provider, pool } of whole.poolKeys()) {
           expect(fromSnapshot.pool(provider, pool)).toEqual(whole.pool(provider, pool));
         }
