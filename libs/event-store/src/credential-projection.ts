@@ -1,4 +1,4 @@
-import { CredentialEventSchema, credentialStreamId } from '@broker/contracts';
+import { credentialStreamId, parseCredentialEvent } from '@broker/contracts';
 import {
   CredentialRegistry,
   decodeRegistrySnapshot,
@@ -125,7 +125,7 @@ export class CredentialProjection {
   apply(events: readonly StoredEvent[]): void {
     for (const stored of events) {
       if (!stored.streamId.startsWith(CREDENTIAL_STREAM)) continue;
-      const parsed = CredentialEventSchema.safeParse({ type: stored.type, data: stored.data });
+      const parsed = parseCredentialEvent(stored.type, stored.data);
       if (!parsed.success) {
         // Refuse to fold on: a state built past an event we cannot read would be a lie.
         throw new Error(
@@ -145,7 +145,8 @@ export class CredentialProjection {
   /** Fills the registry from the newest readable snapshot; one that cannot be read is passed over. */
   private async restore(): Promise<FoldOrigin> {
     const snapshots = this.options.snapshots;
-    if (snapshots === undefined || this.options.loadSnapshot === false) return { from: 'log start' };
+    if (snapshots === undefined || this.options.loadSnapshot === false)
+      return { from: 'log start' };
     const snapshot = await snapshots.latest(REGISTRY_SNAPSHOT_SCHEMA_VERSION);
     if (snapshot === undefined) return { from: 'log start' };
     if (snapshot.schemaVersion !== REGISTRY_SNAPSHOT_SCHEMA_VERSION) {
@@ -158,7 +159,10 @@ export class CredentialProjection {
       this.registry.restore(decodeRegistrySnapshot(snapshot.state));
     } catch (error) {
       if (!(error instanceof SnapshotUnreadableError)) throw error;
-      return { from: 'log start', snapshotIgnored: `snapshot '${snapshots.name}': ${error.message}` };
+      return {
+        from: 'log start',
+        snapshotIgnored: `snapshot '${snapshots.name}': ${error.message}`,
+      };
     }
     return { from: 'snapshot', checkpoint: snapshot.checkpoint, takenAt: snapshot.takenAt };
   }
