@@ -31,8 +31,8 @@ export class SnapshotService implements BeforeApplicationShutdown {
 
   start(): void {
     this.lastAt = Date.now() - this.settings.minIntervalSeconds * 1000;
+    // A start that folded a long log snapshots it at the first check, after `ready`.
     this.timer = setInterval(() => void this.writeIfDue(), CHECK_EVERY_MS);
-    void this.writeIfDue(); // a start that folded a long log snapshots it right away
   }
 
   /** Runs after every module stopped (usage flushed, log no longer followed). */
