@@ -7,7 +7,9 @@ import { median } from './stats.js';
 const PAGE = 1000;
 
 /** The real fold: CredentialProjection reads the log in commit order, parses and evolves every event. */
-const fold = async (databaseUrl: string): Promise<{ seconds: number; credentials: number; events: number }> => {
+const fold = async (
+  databaseUrl: string,
+): Promise<{ seconds: number; credentials: number; events: number }> => {
   const source = await createDataSource({ url: databaseUrl, poolSize: 2 }).initialize();
   try {
     const projection = new CredentialProjection(new PostgresEventStore(source), {
@@ -57,7 +59,11 @@ const scan = async (databaseUrl: string): Promise<{ seconds: number; events: num
 };
 
 /** replay: events per second through the real fold, beside a plain scan of the same table. */
-export const replay = async (databaseUrl: string, scale: Scale, results: Results): Promise<void> => {
+export const replay = async (
+  databaseUrl: string,
+  scale: Scale,
+  results: Results,
+): Promise<void> => {
   const folds: number[] = [];
   const scans: number[] = [];
   let credentials = 0;

@@ -27,7 +27,8 @@ const measureLevels = async (
   const levels: Level[] = [];
   for (const inFlight of scale.inFlight) {
     const rounds: Record<Target, LoadResult[]> = { broker: [], durable: [], bare: [] };
-    for (const target of TARGETS) await closedLoop(connections, subjects[target], body, inFlight, 0.3);
+    for (const target of TARGETS)
+      await closedLoop(connections, subjects[target], body, inFlight, 0.3);
     for (let round = 0; round < scale.rounds; round += 1) {
       for (let i = 0; i < TARGETS.length; i += 1) {
         const target = TARGETS[(round + i) % TARGETS.length] as Target;
@@ -41,7 +42,11 @@ const measureLevels = async (
       p50Ms: median(rounds[target].map((r) => r.p50Ms)),
       p99Ms: median(rounds[target].map((r) => r.p99Ms)),
     });
-    levels.push({ inFlight, rounds, medians: { broker: of('broker'), durable: of('durable'), bare: of('bare') } });
+    levels.push({
+      inFlight,
+      rounds,
+      medians: { broker: of('broker'), durable: of('durable'), bare: of('bare') },
+    });
   }
   return levels;
 };
@@ -87,12 +92,14 @@ const report = (results: Results, verb: string, levels: readonly Level[]): void 
 };
 
 const startBaselines = async (
-  env: BenchEnvironment,
   root: string,
   databaseUrl: string,
   size: number,
   verb: string,
-): Promise<{ processes: BenchProcess[]; subjects: Pick<Record<Target, string>, 'bare' | 'durable'> }> => {
+): Promise<{
+  processes: BenchProcess[];
+  subjects: Pick<Record<Target, string>, 'bare' | 'durable'>;
+}> => {
   const bare = `${root}.baseline.${verb}.bare`;
   const durable = `${root}.baseline.${verb}.durable`;
   const processes = [
@@ -105,7 +112,6 @@ const startBaselines = async (
     ]),
   ];
   for (const p of processes) await p.ready(30_000);
-  void env;
   return { processes, subjects: { bare, durable } };
 };
 
@@ -146,7 +152,7 @@ export const requestReply = async (
 
     const lease = `${root}.v1.lease.gemini-cli.default.bench`;
     const leaseSize = (await nc.request(lease, '{}')).data.length;
-    const leaseBaselines = await startBaselines(env, root, databaseUrl, leaseSize, 'lease');
+    const leaseBaselines = await startBaselines(root, databaseUrl, leaseSize, 'lease');
     processes.push(...leaseBaselines.processes);
     const leases = await measureLevels(
       connections,
@@ -161,13 +167,15 @@ export const requestReply = async (
     const workers = Math.max(...scale.inFlight);
     const leaseIds: string[] = [];
     for (let w = 0; w < workers; w += 1) {
-      leaseIds.push((await nc.request(lease, '{}')).json<{ lease: { leaseId: string } }>().lease.leaseId);
+      leaseIds.push(
+        (await nc.request(lease, '{}')).json<{ lease: { leaseId: string } }>().lease.leaseId,
+      );
     }
     const reportBody = (w: number) =>
       JSON.stringify({ leaseId: leaseIds[w], outcome: 'success', status: 200, latencyMs: 850 });
     const reportSubject = `${root}.v1.report.bench`;
     const reportSize = (await nc.request(reportSubject, reportBody(0))).data.length;
-    const reportBaselines = await startBaselines(env, root, databaseUrl, reportSize, 'report');
+    const reportBaselines = await startBaselines(root, databaseUrl, reportSize, 'report');
     processes.push(...reportBaselines.processes);
     const reports = await measureLevels(
       connections,

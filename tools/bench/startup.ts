@@ -7,7 +7,6 @@ import type { Results } from './results.js';
 import type { Scale } from './scale.js';
 import { median, sleep } from './stats.js';
 
-
 const configFile = (config: Record<string, unknown>): string => {
   const file = join(mkdtempSync(join(tmpdir(), 'broker-bench-')), 'broker.json');
   writeFileSync(file, JSON.stringify(config));
@@ -43,7 +42,7 @@ const settledRss = async (
   let last = first;
   let peak = first;
   let held = 0;
-  for (const until = performance.now() + maxMs; performance.now() < until && held < 3; ) {
+  for (const until = performance.now() + maxMs; performance.now() < until && held < 3;) {
     await sleep(1000);
     const now = service.rssKiB();
     peak = Math.max(peak, now);

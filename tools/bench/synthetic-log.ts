@@ -17,9 +17,11 @@ const sealed = (seed: string, chars: number) =>
    || ':' || left(translate(encode(decode(repeat(md5(${seed}), ${Math.ceil((chars * 3) / 64) + 1}), 'hex'), 'base64'), '+/=' || chr(10), '-_'), ${chars})`;
 
 /** A valid version 4 UUID from an md5, as the contracts accept. */
-const uuid = (seed: string) => `overlay(overlay(md5(${seed}) placing '4' from 13) placing '8' from 17)::uuid`;
+const uuid = (seed: string) =>
+  `overlay(overlay(md5(${seed}) placing '4' from 13) placing '8' from 17)::uuid`;
 
-const iso = (sql: string) => `to_char((${sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const iso = (sql: string) =>
+  `to_char((${sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 const INSERT = `
 WITH g AS (

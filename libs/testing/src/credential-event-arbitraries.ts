@@ -149,14 +149,8 @@ const laterEvent: fc.Arbitrary<(credentialId: string) => Later> = fc.oneof(
     'credential.reauth-required.v1',
     fc.record({ refreshId: optional(uuid), error: word, reason: word }),
   ),
-  event(
-    'credential.refresh-outcome-unknown.v1',
-    fc.record({ refreshId: uuid, detectedBy: word }),
-  ),
-  event(
-    'credential.rotation-due.v1',
-    fc.record({ intervalDays: positive, dueAt: iso }),
-  ),
+  event('credential.refresh-outcome-unknown.v1', fc.record({ refreshId: uuid, detectedBy: word })),
+  event('credential.rotation-due.v1', fc.record({ intervalDays: positive, dueAt: iso })),
   event('credential.rotated.v1', fc.record({ successorId: word, graceUntil: iso })),
   event('credential.decommissioned.v1', fc.record({ reason: word })),
 );

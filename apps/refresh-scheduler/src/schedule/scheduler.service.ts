@@ -120,7 +120,10 @@ export class SchedulerService implements OnModuleDestroy {
   async start(): Promise<void> {
     const origin = await this.projection.start();
     if (origin.from === 'log start' && origin.snapshotIgnored !== undefined) {
-      this.logger.warn({ reason: origin.snapshotIgnored }, 'snapshot ignored; folded the whole log');
+      this.logger.warn(
+        { reason: origin.snapshotIgnored },
+        'snapshot ignored; folded the whole log',
+      );
     }
     this.folded = true;
     await this.leadership.start();

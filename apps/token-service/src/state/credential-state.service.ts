@@ -75,7 +75,10 @@ export class CredentialStateService implements OnModuleDestroy {
     const started = performance.now();
     const origin = await this.projection.start();
     if (origin.from === 'log start' && origin.snapshotIgnored !== undefined) {
-      this.logger.warn({ reason: origin.snapshotIgnored }, 'snapshot ignored; folded the whole log');
+      this.logger.warn(
+        { reason: origin.snapshotIgnored },
+        'snapshot ignored; folded the whole log',
+      );
     }
     this.folded = true;
     this.logger.info(

@@ -39,7 +39,8 @@ export class SnapshotService implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.writing;
-    if (this.settings.onStop && this.state.eventsFolded > this.foldedAtLast) await this.write('stop');
+    if (this.settings.onStop && this.state.eventsFolded > this.foldedAtLast)
+      await this.write('stop');
   }
 
   private async writeIfDue(): Promise<void> {
@@ -65,7 +66,10 @@ export class SnapshotService implements BeforeApplicationShutdown {
         taken.saved ? 'snapshot written' : 'snapshot not written: a newer one is stored',
       );
     } catch (error) {
-      this.logger.warn({ err: errorMessage(error) }, 'snapshot failed; the next one will try again');
+      this.logger.warn(
+        { err: errorMessage(error) },
+        'snapshot failed; the next one will try again',
+      );
     }
   }
 }

@@ -41,7 +41,8 @@ describe('registry snapshot', () => {
   it('the generated logs hold only events the contracts accept', () => {
     fc.assert(
       fc.property(credentialLog(), (log) => {
-        for (const event of log) expect(CredentialEventSchema.safeParse(event).error).toBeUndefined();
+        for (const event of log)
+          expect(CredentialEventSchema.safeParse(event).error).toBeUndefined();
       }),
     );
   });
