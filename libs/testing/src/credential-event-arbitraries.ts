@@ -108,7 +108,7 @@ const laterEvent: fc.Arbitrary<(credentialId: string) => Later> = fc.oneof(
       lastUsedAt: fc.option(iso, { nil: null }),
     }),
   ),
-  event('credential.revoked.v1', fc.record({ reason: word })),
+  event('credential.revoked.v1', fc.record({ reason: word, at: optional(iso) })),
   event(
     'credential.refresh-started.v1',
     fc.record({
@@ -147,12 +147,12 @@ const laterEvent: fc.Arbitrary<(credentialId: string) => Later> = fc.oneof(
   ),
   event(
     'credential.reauth-required.v1',
-    fc.record({ refreshId: optional(uuid), error: word, reason: word }),
+    fc.record({ refreshId: optional(uuid), error: word, reason: word, at: optional(iso) }),
   ),
   event('credential.refresh-outcome-unknown.v1', fc.record({ refreshId: uuid, detectedBy: word })),
   event('credential.rotation-due.v1', fc.record({ intervalDays: positive, dueAt: iso })),
   event('credential.rotated.v1', fc.record({ successorId: word, graceUntil: iso })),
-  event('credential.decommissioned.v1', fc.record({ reason: word })),
+  event('credential.decommissioned.v1', fc.record({ reason: word, at: optional(iso) })),
 );
 
 /**

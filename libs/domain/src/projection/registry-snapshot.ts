@@ -33,6 +33,7 @@ const CredentialStateSchema = z.strictObject({
   tokenType: z.string(),
   status: CredentialStatusSchema,
   statusReason: z.string().optional(),
+  statusChangedAt: Millis.nullable(),
   addedAt: Millis,
   expiresAt: Millis,
   // Token material only as the log holds it: a snapshot with a clear token does not load.
@@ -48,6 +49,7 @@ const CredentialStateSchema = z.strictObject({
     consecutiveFailures: z.number().int().nonnegative(),
     backoffUntil: Millis.nullable(),
     coolingUntil: Millis.nullable(),
+    coolingStatus: z.number().int().nullable(),
     modelCooldowns: z.record(z.string(), Millis),
     refreshRequired: z.boolean(),
   }),
