@@ -498,13 +498,13 @@ export class RefreshService implements OnModuleDestroy {
     }
   }
 
-  /** The database's time (epoch ms), the clock every replica shares. */
+  /** The database's time (epoch ms), the clock every replica shares (moved as tests move time). */
   private async databaseNow(): Promise<number> {
     const [row] = await this.db.query<{ now: number }[]>(
       `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`,
     );
     if (row === undefined) throw new Error('the database did not tell the time');
-    return Number(row.now);
+    return Number(row.now) + (this.clock.sharedShiftMs?.() ?? 0);
   }
 
   /** Test-only: widen the window between the provider's answer and the append. */
