@@ -5,7 +5,6 @@ import {
   type BrokerHarness,
   MockOAuthServer,
   waitFor,
-  type ServiceProcess,
 } from '@broker/testing';
 import { assertInvariants, NatsTap } from './invariants.js';
 import { LeaseLoad } from './lease-load.js';
@@ -45,7 +44,9 @@ describe('faults - a replica whose clock runs 2 minutes ahead', () => {
     const tap = new NatsTap(broker);
     const load = new LeaseLoad(broker, { concurrency: 6 });
     // The skewed replica is alone when the near token is refreshed, so it records the new expiry.
-    await waitFor('the near token to be refreshed', async () => server.refreshRequests.length >= 1);
+    await waitFor('the near token to be refreshed', () =>
+      Promise.resolve(server.refreshRequests.length >= 1),
+    );
     await sleep(1000);
     const correct = await broker.start();
     await sleep(6000);
@@ -59,7 +60,9 @@ describe('faults - a replica whose clock runs 2 minutes ahead', () => {
     }
     const db = new pg.Client({ connectionString: broker.databaseUrl });
     await db.connect();
-    const replicas = await db.query<{ replica: string }>('SELECT DISTINCT replica FROM lease_audit ORDER BY 1');
+    const replicas = await db.query<{ replica: string }>(
+      'SELECT DISTINCT replica FROM lease_audit ORDER BY 1',
+    );
     await db.end();
     expect(replicas.rows.map((r) => r.replica)).toEqual(['token-service-1', 'token-service-3']);
     await assertInvariants({

@@ -41,7 +41,8 @@ export class NatsTap {
   private readonly subscriptions: Subscription[];
 
   constructor(broker: BrokerHarness) {
-    const record = (_: Error | null, msg: Msg) => this.payloads.push(`${msg.subject} ${msg.string()}`);
+    const record = (_: Error | null, msg: Msg) =>
+      this.payloads.push(`${msg.subject} ${msg.string()}`);
     this.subscriptions = ['events.>', 'cmd.>', 'notice.>', 'lease.>', 'report.>'].map((suffix) =>
       broker.nats.subscribe(broker.subject(suffix), { callback: record }),
     );
@@ -229,7 +230,9 @@ const checkAppliedOnce = async (observed: Observed): Promise<void> => {
        FROM events WHERE stream_id LIKE 'credential-%' GROUP BY 1`,
   );
   const running = (app: string) =>
-    observed.services.some((s) => s.app === app && s.child.exitCode === null && s.child.signalCode === null);
+    observed.services.some(
+      (s) => s.app === app && s.child.exitCode === null && s.child.signalCode === null,
+    );
   if (running('token-service')) {
     await waitFor('the token service to have folded every refresh', async () => {
       for (const row of rows) {
@@ -298,7 +301,11 @@ export const checkHonestStates = async (observed: Observed): Promise<void> => {
   );
   const permanentAnswers = (observed.servers ?? []).flatMap((s) =>
     s.tokenRequests.filter(
-      (r) => r.status !== undefined && r.status >= 400 && r.status < 500 && PERMANENT_OAUTH_ERRORS.has(r.error ?? ''),
+      (r) =>
+        r.status !== undefined &&
+        r.status >= 400 &&
+        r.status < 500 &&
+        PERMANENT_OAUTH_ERRORS.has(r.error ?? ''),
     ),
   ).length;
   const dishonest = events.filter((e) => !PERMANENT_OAUTH_ERRORS.has(e.error));

@@ -43,7 +43,10 @@ export class LeaseLoad {
         );
         const repliedAt = Date.now();
         if (reply.ok) {
-          const lease = reply['lease'] as Omit<LeaseRecord, 'sentAt' | 'repliedAt' | 'minValiditySeconds'>;
+          const lease = reply['lease'] as Omit<
+            LeaseRecord,
+            'sentAt' | 'repliedAt' | 'minValiditySeconds'
+          >;
           this.leases.push({ ...lease, minValiditySeconds, sentAt, repliedAt });
         } else {
           this.errorReplies.push(reply);

@@ -1,4 +1,10 @@
-import { addCredential, BrokerHarness, PrivateNats, waitFor, type ServiceProcess } from '@broker/testing';
+import {
+  addCredential,
+  BrokerHarness,
+  PrivateNats,
+  waitFor,
+  type ServiceProcess,
+} from '@broker/testing';
 import { assertInvariants, NatsTap } from './invariants.js';
 import { LeaseLoad } from './lease-load.js';
 
@@ -44,9 +50,13 @@ describe('faults - NATS killed and restarted under load', () => {
     await sleep(3000);
     await nats.restart();
     const restartedAt = Date.now();
-    await waitFor('leases to flow again', async () => load.okSince(restartedAt) > 20, 20_000);
+    await waitFor(
+      'leases to flow again',
+      () => Promise.resolve(load.okSince(restartedAt) > 20),
+      20_000,
+    );
     const addedAfter = added;
-    await waitFor('appends to go on', async () => added > addedAfter + 5, 20_000);
+    await waitFor('appends to go on', () => Promise.resolve(added > addedAfter + 5), 20_000);
     adding = false;
     await adder;
     await load.stop();

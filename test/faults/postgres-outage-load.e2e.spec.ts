@@ -32,7 +32,11 @@ describe('faults - Postgres down for 10 s under a lease load', () => {
     const errorsWhileDown = load.errorReplies.length;
     const upAt = Date.now();
     await cluster.start();
-    await waitFor('leases to flow again', async () => load.okSince(Date.now() - 200) > 20, 30_000);
+    await waitFor(
+      'leases to flow again',
+      () => Promise.resolve(load.okSince(Date.now() - 200) > 20),
+      30_000,
+    );
     await sleep(1000);
     await load.stop();
     tap.close();

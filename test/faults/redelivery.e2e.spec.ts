@@ -37,7 +37,10 @@ describe('faults - JetStream redelivery', () => {
   it('a refresh command sent twice refreshes once; an event delivered again is not applied again', async () => {
     server = await MockOAuthServer.start();
     broker = await brokerWithOAuthServer(server, { refresh: { timeoutMs: 1000, lockTtlMs: 3000 } });
-    const services: ServiceProcess[] = [await broker.start(), await broker.start('refresh-scheduler')];
+    const services: ServiceProcess[] = [
+      await broker.start(),
+      await broker.start('refresh-scheduler'),
+    ];
     const grant = server.issueGrant();
     await addCredential(broker, 'twice', {
       accessToken: grant.accessToken,
@@ -86,7 +89,8 @@ describe('faults - JetStream redelivery', () => {
     await checkNoLostEvent({ broker, services, leases: [], errorReplies: [] });
     const original = await relayedMessage(broker, position);
     const again = natsHeaders();
-    for (const [key, values] of original.headers ?? []) for (const v of values) again.append(key, v);
+    for (const [key, values] of original.headers ?? [])
+      for (const v of values) again.append(key, v);
     // With the relay's own message id, JetStream drops it ...
     const dropped = await js.publish(original.subject, original.data, {
       msgID: original.headers?.get('Nats-Msg-Id') || JSON.parse(original.string()).eventId,
@@ -105,18 +109,26 @@ describe('faults - JetStream redelivery', () => {
         streamOf(broker, 'EVENTS'),
         'refresh-scheduler-refresh-scheduler-2',
       );
-      return info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq === delivered.seq;
+      return (
+        info.num_pending === 0 &&
+        info.num_ack_pending === 0 &&
+        info.delivered.stream_seq === delivered.seq
+      );
     });
     const schedule = (await broker.admin('schedule.list'))['schedule'] as {
       credentialId: string;
       lastRefreshAt: string | null;
     }[];
     expect(schedule.find((e) => e.credentialId === 'twice')?.lastRefreshAt).not.toBeNull();
-    expect(services[1]?.lines.some((l) => l.msg === 'applying a relayed event failed; redelivering')).toBe(false);
+    expect(
+      services[1]?.lines.some((l) => l.msg === 'applying a relayed event failed; redelivering'),
+    ).toBe(false);
     tap.close();
 
     // The checker sees the duplicate on the stream unless told it was the test's own.
-    await expect(checkNoLostEvent({ broker, services, leases: [], errorReplies: [] })).rejects.toThrow('I3');
+    await expect(
+      checkNoLostEvent({ broker, services, leases: [], errorReplies: [] }),
+    ).rejects.toThrow('I3');
     await assertInvariants({
       broker,
       services,

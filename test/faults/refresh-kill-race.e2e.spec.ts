@@ -58,12 +58,18 @@ describe('faults - refresh holder SIGKILLed during a race', () => {
     await expiredCredential();
     const tap = new NatsTap(broker);
     const load = new LeaseLoad(broker, { concurrency: 6 });
-    await waitFor('the refresh to reach the provider', async () => server.refreshRequests.length === 1);
+    await waitFor('the refresh to reach the provider', () =>
+      Promise.resolve(server.refreshRequests.length === 1),
+    );
     const holder = services[(await refreshStarter(broker)) - 1] as ServiceProcess;
     await holder.stop('SIGKILL');
     server.behaviour.hang = false;
     const killedAt = Date.now();
-    await waitFor('leases to be served again', async () => load.okSince(killedAt) > 20, 20_000);
+    await waitFor(
+      'leases to be served again',
+      () => Promise.resolve(load.okSince(killedAt) > 20),
+      20_000,
+    );
     await load.stop();
     tap.close();
 
@@ -93,7 +99,9 @@ describe('faults - refresh holder SIGKILLed during a race', () => {
     const load = new LeaseLoad(broker, { concurrency: 6 });
     // The second replica joins the race while the first holds the lock with the answer in hand.
     const racer = await broker.start();
-    await doomed.waitForLog((l) => l.msg === 'test hook: provider answered; pausing before the append');
+    await doomed.waitForLog(
+      (l) => l.msg === 'test hook: provider answered; pausing before the append',
+    );
     await doomed.stop('SIGKILL');
     await waitFor(
       're-authorisation',
