@@ -9,6 +9,11 @@ export const METRICS = Symbol('MetricsRegistry');
 
 export interface Clock {
   now(): number;
+  /**
+   * Test clocks only: how far the test has moved time for every service (not this
+   * process's own skew), so that times read from the database can be moved alike.
+   */
+  sharedShiftMs?(): number;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -446,6 +446,16 @@ export class MockOAuthServer {
     return entry !== undefined && !entry.grant.revoked && this.now() < entry.expiresAt;
   }
 
+  /** Every refresh token this server ever issued (current and rotated), e.g. as canaries. */
+  get issuedRefreshTokens(): readonly string[] {
+    return [...this.refreshTokens.keys()];
+  }
+
+  /** When an access token issued here expires (epoch ms), or undefined if it was not issued here. */
+  accessTokenExpiresAt(accessToken: string): number | undefined {
+    return this.accessTokens.get(accessToken)?.expiresAt;
+  }
+
   refreshTokenState(refreshToken: string): MockRefreshTokenState {
     const entry = this.refreshTokens.get(refreshToken);
     if (entry === undefined) return 'unknown';

@@ -245,6 +245,9 @@ export class RefreshService implements OnModuleDestroy {
             started.secrets.clientSecret,
             secretContext(credentialId, 'clientSecret'),
           );
+    // The new token's life is counted from the database's clock, not this process's:
+    // a replica whose clock runs ahead would otherwise record a later expiry than the token has.
+    const issuedFrom = await this.databaseNow();
     const sentAt = this.clock.now();
     const result = await refreshAccessToken(
       provider,
@@ -265,7 +268,7 @@ export class RefreshService implements OnModuleDestroy {
           refreshId,
           refreshToken,
           result,
-          sentAt,
+          issuedFrom,
           durationMs,
           metadata,
         );
@@ -292,14 +295,15 @@ export class RefreshService implements OnModuleDestroy {
     refreshId: string,
     presented: string,
     result: Extract<RefreshResult, { ok: true }>,
-    sentAt: number,
+    /** Database time just before the request was sent. */
+    issuedFrom: number,
     durationMs: number,
     metadata: EventMetadata,
   ): Promise<RefreshOutcome> {
     const id = credential.id;
     // An empty or absent refresh token in the answer keeps the stored one.
     const rotated = result.refreshToken !== undefined && result.refreshToken !== presented;
-    const expiresAt = sentAt + (result.expiresInSeconds ?? ASSUMED_LIFETIME_S) * 1000;
+    const expiresAt = issuedFrom + (result.expiresInSeconds ?? ASSUMED_LIFETIME_S) * 1000;
     await this.state.execute(
       id,
       {
@@ -492,6 +496,15 @@ export class RefreshService implements OnModuleDestroy {
         );
       }
     }
+  }
+
+  /** The database's time (epoch ms), the clock every replica shares (moved as tests move time). */
+  private async databaseNow(): Promise<number> {
+    const [row] = await this.db.query<{ now: number }[]>(
+      `SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`,
+    );
+    if (row === undefined) throw new Error('the database did not tell the time');
+    return Number(row.now) + (this.clock.sharedShiftMs?.() ?? 0);
   }
 
   /** Test-only: widen the window between the provider's answer and the append. */
