@@ -60,8 +60,11 @@ const badBody = (fields: string[]): fc.Arbitrary<string> =>
 
 /** Import documents: every known format's fixture, mutated, with its secrets swapped for canaries. */
 const canaries: string[] = [];
+const SECRET_FIELD =
+  /^(access_?token|refresh_?token|id_?token|token|client_?secret|api_?key|openai_api_key|secret)$/i;
 const plant = (value: unknown, key = ''): unknown => {
-  if (typeof value === 'string' && /token|secret|key/i.test(key)) {
+  // Secret-bearing fields only: `token_type` or `token_uri` are not secrets and are kept in clear.
+  if (typeof value === 'string' && SECRET_FIELD.test(key)) {
     const canary = `canary-${canaries.length}-${Math.random().toString(36).slice(2, 12)}`;
     canaries.push(canary);
     return canary;
