@@ -1,13 +1,7 @@
 import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
-import {
-  createDataSource,
-  ensureDatabase,
-  LogLag,
-  migrate,
-  PostgresEventStore,
-} from '@broker/event-store';
+import { LogLag, PostgresEventStore } from '@broker/event-store';
 import { connectNats, JetStreamEventFeed } from '@broker/nats-transport';
 import {
   caughtUpCheck,
@@ -17,13 +11,14 @@ import {
   errorMessage,
   startOpsServer,
 } from '@broker/observability';
-import { loadKeyRing } from '@broker/secrets';
 import {
   createMicroservice,
   failedToStart,
   natsReadiness,
+  openDatabase,
   postgresReadiness,
   serviceClock,
+  serviceKeyRing,
   stopOnSignal,
 } from '@broker/service-shell';
 import { AlertEngine } from './alerts/alert-engine.service.js';
@@ -45,15 +40,8 @@ const bootstrap = async (): Promise<void> => {
     registry: metrics,
     logger,
   });
-  const keyRing = loadKeyRing({
-    ...(config.keys === undefined ? {} : { keys: config.keys }),
-    dataDir: config.dataDir,
-    production: config.production,
-    warn: (message) => logger.warn(message),
-  });
-  await ensureDatabase(config.databaseUrl);
-  const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
-  await migrate(dataSource);
+  const keyRing = serviceKeyRing(config, logger);
+  const dataSource = await openDatabase(config, logger, 4);
   const nats = await connectNats(config, SERVICE);
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const onError = (error: unknown) =>

@@ -1,7 +1,6 @@
 import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
-import { createDataSource, ensureDatabase, migrate } from '@broker/event-store';
 import { connectNats, ensureCommandStream } from '@broker/nats-transport';
 import {
   caughtUpCheck,
@@ -13,9 +12,10 @@ import {
   createMicroservice,
   failedToStart,
   natsReadiness,
+  openDatabase,
   postgresReadiness,
-  stopOnSignal,
   serviceClock,
+  stopOnSignal,
 } from '@broker/service-shell';
 import { SchedulerService } from './schedule/scheduler.service.js';
 import { RefreshSchedulerModule } from './scheduler.module.js';
@@ -32,9 +32,7 @@ const bootstrap = async (): Promise<void> => {
     registry: metrics,
     logger,
   });
-  await ensureDatabase(config.databaseUrl);
-  const dataSource = await createDataSource({ url: config.databaseUrl, poolSize: 4 }).initialize();
-  await migrate(dataSource);
+  const dataSource = await openDatabase(config, logger, 4);
   const nats = await connectNats(config, SERVICE);
   await ensureCommandStream(nats, config.subjectRoot, config.jetStreamReplicas);
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);

@@ -1,7 +1,6 @@
 import { tracing } from './instrument.js'; // first: tracing hooks pg before anything loads it
 import 'reflect-metadata';
 import { loadRuntimeConfig } from '@broker/config';
-import { createDataSource, ensureDatabase, migrate } from '@broker/event-store';
 import { connectNats } from '@broker/nats-transport';
 import {
   caughtUpCheck,
@@ -10,13 +9,14 @@ import {
   startOpsServer,
 } from '@broker/observability';
 import { ProviderRegistry } from '@broker/providers';
-import { loadKeyRing } from '@broker/secrets';
 import {
   createMicroservice,
   failedToStart,
   natsReadiness,
+  openDatabase,
   postgresReadiness,
   serviceClock,
+  serviceKeyRing,
   stopOnSignal,
 } from '@broker/service-shell';
 import { TokenServiceModule } from './app.module.js';
@@ -42,17 +42,9 @@ const bootstrap = async (): Promise<void> => {
     registry: metrics,
     logger,
   });
-  const keyRing = loadKeyRing({
-    ...(config.keys === undefined ? {} : { keys: config.keys }),
-    dataDir: config.dataDir,
-    production: config.production,
-    warn: (message) => logger.warn(message),
-  });
+  const keyRing = serviceKeyRing(config, logger);
 
-  await ensureDatabase(config.databaseUrl);
-  const dataSource = await createDataSource({ url: config.databaseUrl }).initialize();
-  const applied = await migrate(dataSource);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  const dataSource = await openDatabase(config, logger);
   const nats = await connectNats(config, SERVICE);
 
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);

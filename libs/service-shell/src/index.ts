@@ -3,3 +3,4 @@ export * from './microservice.js';
 export * from './tokens.js';
 export * from './controlled-clock.js';
 export * from './readiness.js';
+export * from './startup.js';
