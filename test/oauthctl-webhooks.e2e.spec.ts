@@ -125,6 +125,12 @@ describe('oauthctl webhooks and alerts', () => {
     });
   });
 
+  it('documents that `resolved` takes the resolutions of every alert type', async () => {
+    const help = await oauthctl(['webhooks', 'add', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('resolved (the resolutions of every type)');
+  });
+
   it('rotates a secret: the test event carries two v1 signatures, the old and the new secret both verify', async () => {
     const pathSecret = 'p4th-s3cret-9f2c';
     const added = await oauthctl([
