@@ -8,6 +8,7 @@ import {
   waitFor,
   WebhookReceiver,
   type ReceivedWebhook,
+  type ServiceProcess,
 } from '@broker/testing';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwkG8dZzcCRUs=';
@@ -49,6 +50,16 @@ const expectExactly = async (
   expect(matching()).toHaveLength(count);
   return matching();
 };
+
+/** Waits until the alerting service has folded the whole log (its consumer lag is 0). */
+const alertingCaughtUp = (broker: BrokerHarness, service: ServiceProcess) =>
+  until(
+    async () =>
+      metricValue((await broker.ops(service, '/metrics')).body, 'broker_consumer_lag_events', {
+        consumer: 'alerting',
+      }) === 0,
+    { timeoutMs: 15_000, what: 'alerting to fold the log' },
+  );
 
 const verify = (r: ReceivedWebhook) =>
   new Webhook(SECRET).verify(r.body, {
@@ -181,16 +192,25 @@ describe('alerting - rules fire and resolve once, as signed webhooks', () => {
           refreshFailures: number;
         }
       ).refreshFailures;
-    await broker.admin('credentials.refresh', { id: 'flaky' });
-    await until(async () => (await failures()) >= 1, {
-      timeoutMs: 10_000,
-      what: 'a failed refresh',
-    });
-    if ((await failures()) < 3) {
-      await sleep(1_500);
-      expect(receiver.ofType('refresh')).toHaveLength(0);
-    }
-    while ((await failures()) < 3) await broker.admin('credentials.refresh', { id: 'flaky' });
+    // Each admin refresh makes at most one attempt (held while the backoff runs).
+    const failUntil = async (n: number) => {
+      while ((await failures()) < n) {
+        await broker.admin('credentials.refresh', { id: 'flaky' });
+        await sleep(100);
+      }
+      expect(await failures()).toBe(n);
+    };
+    await failUntil(2);
+    // Two in a row are below `refreshFailuresToAlert` (3): once alerting has folded them, nothing fires.
+    await alertingCaughtUp(broker, broker.services[1]!);
+    await sleep(1_000);
+    expect(receiver.ofType('refresh')).toHaveLength(0);
+    expect(
+      ((await broker.admin('alerts.list'))['alerts'] as { type: string }[]).filter(
+        (a) => a.type === 'refresh',
+      ),
+    ).toEqual([]);
+    await failUntil(3);
     const [fired] = await expectExactly(receiver, 'refresh', 1);
     expect(bodyOf(fired!).details).toMatchObject({ error_kind: 'transient', error: 'http_503' });
     expect(bodyOf(fired!).details['consecutive_failures']).toBeGreaterThanOrEqual(3);
@@ -245,6 +265,36 @@ describe('alerting - rules fire and resolve once, as signed webhooks', () => {
     const [resolved] = await expectExactly(receiver, 'resolved', 1);
     expect(bodyOf(resolved!).details['alert_type']).toBe('expiry_warning');
     expect(receiver.ofType('expiry_warning')).toHaveLength(1);
+  });
+
+  it('expiry warning fires once when a rotated credential is about to be decommissioned and its successor cannot take over', async () => {
+    broker = await BrokerHarness.create({ config: alerting(receiver) });
+    await Promise.all([broker.start(), broker.start('alerting')]);
+    const farExpiry = new Date(Date.now() + 90 * 86_400_000).toISOString();
+    await addCredential(broker, 'old', { expiresAt: farExpiry });
+    const rotated = await broker.admin('credentials.rotate', {
+      id: 'old',
+      graceDays: 0.5,
+      successor: { id: 'new', accessToken: 'a', refreshToken: 'r', expiresAt: farExpiry },
+    });
+    expect(rotated.ok).toBe(true);
+    // Ending after its grace period is the plan while the successor serves.
+    await alertingCaughtUp(broker, broker.services[1]!);
+    await sleep(1_000);
+    expect(receiver.ofType('expiry_warning')).toHaveLength(0);
+
+    await broker.admin('credentials.revoke', { id: 'new', reason: 'leaked' });
+    const [warning] = await expectExactly(receiver, 'expiry_warning', 1);
+    expect(bodyOf(warning!)).toMatchObject({
+      credential_id: 'old',
+      details: { ends: 'rotation_grace', successor_id: 'new', successor_status: 'revoked' },
+    });
+    expect(bodyOf(warning!).message).toMatch(
+      /^Credential ends in 7(19|20) minutes and its successor 'new' is revoked$/,
+    );
+    await broker.admin('credentials.decommission', { id: 'old', reason: 'replaced' });
+    const [resolved] = await expectExactly(receiver, 'resolved', 1);
+    expect(bodyOf(resolved!).details['alert_type']).toBe('expiry_warning');
   });
 
   it('pool exhausted fires when leases are refused and resolves once a lease is served again', async () => {

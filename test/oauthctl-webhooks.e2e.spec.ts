@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { addCredential, BrokerHarness, REPO_ROOT, waitFor, WebhookReceiver } from '@broker/testing';
 
@@ -123,4 +124,81 @@ describe('oauthctl webhooks and alerts', () => {
       error: { code: 'UNKNOWN_WEBHOOK' },
     });
   });
+
+  it('documents that `resolved` takes the resolutions of every alert type', async () => {
+    const help = await oauthctl(['webhooks', 'add', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('resolved (the resolutions of every type)');
+  });
+
+  it('rotates a secret: the test event carries two v1 signatures, the old and the new secret both verify', async () => {
+    const pathSecret = 'p4th-s3cret-9f2c';
+    const added = await oauthctl([
+      'webhooks',
+      'add',
+      `${receiver.url}/${pathSecret}`,
+      '--id',
+      'rotating',
+      '--json',
+    ]);
+    expect(added.code).toBe(0);
+    const oldSecret = (JSON.parse(added.stdout) as { secret: string }).secret;
+    const rotated = await oauthctl(['webhooks', 'rotate-secret', 'rotating', '--json']);
+    expect(rotated.code).toBe(0);
+    const { secret: newSecret, webhook } = JSON.parse(rotated.stdout) as {
+      secret: string;
+      webhook: { previousSecretValidUntil: string | null };
+    };
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(oldSecret);
+    expect(Date.parse(webhook.previousSecretValidUntil!)).toBeGreaterThan(Date.now());
+
+    const before = receiver.received.length;
+    expect(await oauthctl(['webhooks', 'test', 'rotating'])).toMatchObject({ code: 0 });
+    expect(receiver.received).toHaveLength(before + 1);
+    const sent = receiver.received[before]!;
+    const signatures = String(sent.headers['webhook-signature']).split(' ');
+    expect(signatures).toHaveLength(2);
+    for (const signature of signatures) expect(signature).toMatch(/^v1,[A-Za-z0-9+/]+={0,2}$/);
+    const headers = sent.headers as Record<string, string>;
+    for (const secret of [oldSecret, newSecret])
+      expect(new Webhook(secret).verify(sent.body, headers)).toMatchObject({ type: 'test' });
+    expect(() =>
+      new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwkG8dZzcCRUs=').verify(sent.body, headers),
+    ).toThrow();
+
+    // At rest, secrets and the URL's path are ciphertext: not in the events, nor in any other table.
+    const dump = await databaseText(broker.databaseUrl);
+    expect(dump).toContain('webhook.secret-rotated.v1');
+    expect(dump).toContain('rotating');
+    for (const secret of [oldSecret, newSecret]) {
+      expect(dump).not.toContain(secret);
+      expect(dump).not.toContain(secret.slice('whsec_'.length));
+    }
+    expect(dump).not.toContain(pathSecret);
+  });
 });
+
+/** Every row of every table of the broker's database, as text. */
+const databaseText = async (databaseUrl: string): Promise<string> => {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows: tables } = await db.query<{ name: string }>(
+      `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
+    expect(tables.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['events', 'webhook_deliveries']),
+    );
+    const dumps: string[] = [];
+    for (const { name } of tables) {
+      const { rows } = await db.query<{ dump: string | null }>(
+        `SELECT string_agg(t::text, E'\\n') AS dump FROM "${name}" t`,
+      );
+      dumps.push(rows[0]?.dump ?? '');
+    }
+    return dumps.join('\n');
+  } finally {
+    await db.end();
+  }
+};

@@ -15,12 +15,13 @@ interface Readiness {
 }
 
 /** Runs against a Postgres cluster of its own, because it stops it. */
-describe('ops endpoints - /metrics, /healthz and /readyz of the token service and the scheduler', () => {
+describe('ops endpoints - /metrics, /healthz and /readyz of the token service, the scheduler and alerting', () => {
   let cluster: PrivatePostgres;
   let server: MockOAuthServer;
   let broker: BrokerHarness;
   let tokenService: ServiceProcess;
   let scheduler: ServiceProcess;
+  let alerting: ServiceProcess;
 
   const metrics = async (service: ServiceProcess): Promise<string> => {
     const { status, body } = await broker.ops(service, '/metrics');
@@ -52,6 +53,7 @@ describe('ops endpoints - /metrics, /healthz and /readyz of the token service an
     });
     tokenService = await broker.start();
     scheduler = await broker.start('refresh-scheduler');
+    alerting = await broker.start('alerting');
   }, 60_000);
 
   afterAll(async () => {
@@ -61,8 +63,8 @@ describe('ops endpoints - /metrics, /healthz and /readyz of the token service an
   });
 
   it('each service binds its own ephemeral ops port and answers /healthz and /readyz', async () => {
-    expect(tokenService.opsPort).not.toBe(scheduler.opsPort);
-    for (const service of [tokenService, scheduler]) {
+    expect(new Set([tokenService.opsPort, scheduler.opsPort, alerting.opsPort]).size).toBe(3);
+    for (const service of [tokenService, scheduler, alerting]) {
       expect(await broker.ops(service, '/healthz')).toEqual({
         status: 200,
         body: JSON.stringify({ status: 'ok' }),
@@ -169,7 +171,7 @@ describe('ops endpoints - /metrics, /healthz and /readyz of the token service an
 
   it('/readyz turns 503 naming postgres while Postgres is stopped, /healthz stays 200, and it is ready again after the restart', async () => {
     cluster.stopImmediately();
-    for (const service of [tokenService, scheduler]) {
+    for (const service of [tokenService, scheduler, alerting]) {
       const down = await readiness(service);
       expect(down.status).toBe(503);
       expect(down.body.ready).toBe(false);
@@ -182,10 +184,11 @@ describe('ops endpoints - /metrics, /healthz and /readyz of the token service an
     }
     await cluster.start();
     await waitFor(
-      'both services ready again',
+      'every service ready again',
       async () =>
         (await readiness(tokenService)).status === 200 &&
-        (await readiness(scheduler)).status === 200,
+        (await readiness(scheduler)).status === 200 &&
+        (await readiness(alerting)).status === 200,
       30_000,
     );
   }, 60_000);

@@ -9,6 +9,7 @@ import {
   renderBody,
   wants,
   type AlertThresholds,
+  type RulePolicy,
   type Transition,
 } from '@broker/domain';
 import {
@@ -28,7 +29,7 @@ import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, type Clock } from '../tokens.js';
 import { newDeliveryId } from '../webhooks/delivery-id.js';
 import { DeliveryWorker } from '../webhooks/delivery-worker.service.js';
 import { AlertProjection } from './alert-projection.js';
-import { alertThresholds } from './alert-thresholds.js';
+import { alertThresholds, rulePolicy } from './alert-thresholds.js';
 
 const TICK_MS = 250;
 
@@ -42,6 +43,7 @@ const TICK_MS = 250;
 export class AlertEngine implements OnModuleDestroy {
   private readonly store: PostgresEventStore;
   private readonly thresholds: AlertThresholds;
+  private readonly policy: RulePolicy;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
 
@@ -55,6 +57,7 @@ export class AlertEngine implements OnModuleDestroy {
   ) {
     this.store = new PostgresEventStore(db);
     this.thresholds = alertThresholds(config.file);
+    this.policy = rulePolicy(config.file);
   }
 
   start(): void {
@@ -72,7 +75,7 @@ export class AlertEngine implements OnModuleDestroy {
     try {
       const now = this.clock.now();
       const { facts, book } = this.projection;
-      const conditions = evaluateRules(facts, now, this.thresholds, book.firingKeys());
+      const conditions = evaluateRules(facts, now, this.thresholds, book.firingKeys(), this.policy);
       for (const transition of book.reconcile(conditions, now, randomUUID)) {
         await this.commit(transition, now);
       }

@@ -1,5 +1,5 @@
 import type { BrokerConfigFile } from '@broker/config';
-import { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from '@broker/domain';
+import { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds, type RulePolicy } from '@broker/domain';
 
 /** The `alerting` section of the config file over the defaults. */
 export const alertThresholds = (file: BrokerConfigFile): AlertThresholds => {
@@ -13,3 +13,9 @@ export const alertThresholds = (file: BrokerConfigFile): AlertThresholds => {
       a.refreshFailuresToAlert ?? DEFAULT_ALERT_THRESHOLDS.refreshFailuresToAlert,
   };
 };
+
+/** What the rules read of the pools' settings: whether rotated credentials are decommissioned (the default). */
+export const rulePolicy = (file: BrokerConfigFile): RulePolicy => ({
+  autoDecommissions: (provider, pool) =>
+    file.pools?.[`${provider}/${pool}`]?.rotation?.autoDecommission ?? true,
+});

@@ -6,7 +6,11 @@ export class WebhookTargetError extends Error {
   override readonly name = 'WebhookTargetError';
 }
 
-const ALLOW_HINT = 'set alerting.allowPrivateWebhookTargets to allow private targets';
+export const ALLOW_HINT = 'set alerting.allowPrivateWebhookTargets to allow private targets';
+
+/** The error of a delivery refused as it connects: the address, the name that led there, how to allow it. */
+export const connectRefusal = (host: string, address: string, refusal: string): string =>
+  `refused at connect time: ${refusal}${host === address ? '' : ` (${host} resolved to it)`}; ${ALLOW_HINT}`;
 
 /**
  * Why an address must not be called, or null when it is a public unicast one.
@@ -70,7 +74,7 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
       const refusal = refusalOf(a.address);
       if (refusal !== null) {
         return callback(
-          new WebhookTargetError(`refused at connect time: ${hostname} resolved to ${refusal}`),
+          new WebhookTargetError(connectRefusal(hostname, a.address, refusal)),
           '',
           0,
         );

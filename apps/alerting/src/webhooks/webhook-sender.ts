@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { AttemptResult } from '@broker/domain';
-import { guardedLookup, refusalOf } from './target-guard.js';
+import { connectRefusal, guardedLookup, refusalOf } from './target-guard.js';
 
 export interface SendOptions {
   readonly timeoutMs: number;
@@ -42,7 +42,7 @@ export const sendWebhook = (
     if (!options.allowPrivate && isIP(host) !== 0) {
       const refusal = refusalOf(host);
       if (refusal !== null) {
-        resolve({ kind: 'error', error: `refused at connect time: ${refusal}` });
+        resolve({ kind: 'error', error: connectRefusal(host, host, refusal) });
         return;
       }
     }

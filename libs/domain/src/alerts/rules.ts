@@ -1,43 +1,21 @@
-import type { AlertDetails, AlertSubject, AlertType } from '@broker/contracts';
 import type { CredentialState } from '../credential/state.js';
 import type { AlertFacts, PoolFacts } from './alert-facts.js';
+import { about, alertKey, condition, where, type Condition } from './condition.js';
+import { DEFAULT_RULE_POLICY, expiryWarning, type RulePolicy } from './expiry-rule.js';
 import type { AlertThresholds } from './thresholds.js';
 
-/** An incident the rules see now; it fires if it is not firing yet. */
-export interface Condition {
-  readonly key: string;
-  readonly type: AlertType;
-  readonly subject: AlertSubject;
-  readonly message: string;
-  readonly details: AlertDetails;
-}
-
-export const alertKey = (type: AlertType, subject: AlertSubject): string =>
-  subject.credentialId !== undefined
-    ? `${type}:${subject.credentialId}`
-    : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
+export { alertKey, type Condition } from './condition.js';
+export { DEFAULT_RULE_POLICY, type RulePolicy } from './expiry-rule.js';
 
 const percent = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
 const rounded = (value: number): number => Math.round(value * 10_000) / 10_000;
 
-const about = (credential: CredentialState): AlertSubject => ({ credentialId: credential.id });
-const where = (credential: CredentialState): AlertDetails => ({
-  provider: credential.provider,
-  pool: credential.pool,
-  ...(credential.label === undefined ? {} : { label: credential.label }),
-});
-
-const condition = (
-  type: AlertType,
-  subject: AlertSubject,
-  message: string,
-  details: AlertDetails,
-): Condition => ({ key: alertKey(type, subject), type, subject, message, details });
-
 /**
  * Failure rate over the sliding window. A firing alert keeps firing on any
- * volume while the rate stays above the threshold, so that a quiet minute
- * does not resolve it and the next failure fire it again.
+ * volume while the rate stays above the threshold, and through a window with
+ * no requests at all, so that a quiet minute does not resolve it and the next
+ * failure fire it again: it resolves only when requests show the rate back
+ * at or under the threshold.
  */
 const failureRate = (
   facts: AlertFacts,
@@ -54,7 +32,21 @@ const failureRate = (
     requests += sample.requests;
     failures += sample.failures;
   }
-  if (requests === 0) return null;
+  if (requests === 0) {
+    return firing
+      ? condition(
+          'failure',
+          about(credential),
+          'High failure rate: no requests in the window to show a recovery',
+          {
+            ...where(credential),
+            total_requests: 0,
+            threshold: t.failureRateThreshold,
+            window_seconds: t.windowSeconds,
+          },
+        )
+      : null;
+  }
   const rate = failures / requests;
   if (rate <= t.failureRateThreshold) return null;
   if (requests < t.minRequests && !firing) return null;
@@ -104,35 +96,6 @@ const reauthRequired = (credential: CredentialState): Condition | null =>
         },
       );
 
-/** Ends soon and nothing will renew it: no refresh token, or refreshes keep failing. */
-const expiryWarning = (
-  facts: AlertFacts,
-  credential: CredentialState,
-  now: number,
-  t: AlertThresholds,
-): Condition | null => {
-  if (credential.status !== 'active') return null;
-  const secondsLeft = Math.round((credential.expiresAt - now) / 1000);
-  if (secondsLeft > t.expiryWarningSeconds) return null;
-  const hasRefreshToken = credential.secrets.refreshToken !== undefined;
-  const failure = facts.refreshFailureOf(credential.id);
-  const refreshFailing =
-    failure !== null &&
-    failure.kind !== 'superseded' &&
-    failure.consecutive >= t.refreshFailuresToAlert;
-  if (hasRefreshToken && !refreshFailing) return null;
-  const why = hasRefreshToken ? 'its refreshes keep failing' : 'it has no refresh token';
-  const when =
-    secondsLeft > 0 ? `expires in ${Math.ceil(secondsLeft / 60)} minutes` : 'has expired';
-  return condition('expiry_warning', about(credential), `Token ${when} and ${why}`, {
-    ...where(credential),
-    expires_at: new Date(credential.expiresAt).toISOString(),
-    seconds_left: secondsLeft,
-    has_refresh_token: hasRefreshToken,
-    warning_seconds: t.expiryWarningSeconds,
-  });
-};
-
 const rotationDue = (credential: CredentialState): Condition | null =>
   credential.status !== 'active' ||
   credential.rotation.dueAt === null ||
@@ -164,6 +127,7 @@ export const evaluateRules = (
   now: number,
   thresholds: AlertThresholds,
   firing: ReadonlySet<string>,
+  policy: RulePolicy = DEFAULT_RULE_POLICY,
 ): Condition[] => {
   const found: (Condition | null)[] = [];
   for (const credential of facts.credentials.all()) {
@@ -173,7 +137,7 @@ export const evaluateRules = (
       failureRate(facts, credential, now, thresholds, failing),
       refreshFailure(facts, credential, thresholds),
       reauthRequired(credential),
-      expiryWarning(facts, credential, now, thresholds),
+      expiryWarning(facts, credential, now, thresholds, policy),
       rotationDue(credential),
     );
   }

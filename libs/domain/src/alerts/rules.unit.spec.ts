@@ -9,7 +9,7 @@ import {
   usageRecordedEvent,
 } from '../testing/fixtures.js';
 import { AlertFacts } from './alert-facts.js';
-import { evaluateRules, type Condition } from './rules.js';
+import { evaluateRules, type Condition, type RulePolicy } from './rules.js';
 import { DEFAULT_ALERT_THRESHOLDS as T } from './thresholds.js';
 
 const factsFrom = (...events: BrokerEvent[]): AlertFacts => {
@@ -88,6 +88,25 @@ describe('alert rules', () => {
     it('keeps a firing alert on low volume while the rate stays high', () => {
       const facts = factsFrom(addedEvent(), usage(5, 3));
       expect(evaluateRules(facts, NOW, T, new Set([`failure:${CREDENTIAL_ID}`]))).toHaveLength(1);
+    });
+
+    it('keeps a firing alert through a window with no requests, and does not fire on silence', () => {
+      const firing = new Set([`failure:${CREDENTIAL_ID}`]);
+      // The failures left the window and nothing came after them: no evidence of recovery.
+      const quiet = factsFrom(addedEvent(), usage(40, 15, NOW - 6 * MINUTE));
+      const [kept] = evaluateRules(quiet, NOW, T, firing);
+      expect(kept).toMatchObject({
+        key: `failure:${CREDENTIAL_ID}`,
+        details: { total_requests: 0 },
+      });
+      expect(evaluateRules(quiet, NOW, T, none)).toEqual([]);
+      expect(evaluateRules(factsFrom(addedEvent()), NOW, T, none)).toEqual([]);
+    });
+
+    it('lets a firing alert resolve once requests show the rate back under the threshold', () => {
+      const firing = new Set([`failure:${CREDENTIAL_ID}`]);
+      const recovered = factsFrom(addedEvent(), usage(40, 15, NOW - 6 * MINUTE), usage(4, 0));
+      expect(evaluateRules(recovered, NOW, T, firing)).toEqual([]);
     });
   });
 
@@ -189,6 +208,80 @@ describe('alert rules', () => {
       const failing = factsFrom(addedEvent(), refreshFailed('transient', 3));
       expect(types(evaluateRules(failing, NOW, T, none))).toEqual(['expiry_warning', 'refresh']);
     });
+
+    describe('the credential itself ending', () => {
+      const SUCCESSOR = 'cred-b';
+      const farToken = { expiresAt: iso(NOW + 90 * 24 * HOUR) };
+      const rotated = (graceUntil: number): BrokerEvent => ({
+        type: 'credential.rotated.v1',
+        data: { credentialId: CREDENTIAL_ID, successorId: SUCCESSOR, graceUntil: iso(graceUntil) },
+      });
+      const successor = addedEvent({ credentialId: SUCCESSOR, ...farToken });
+      const successorRevoked: BrokerEvent = {
+        type: 'credential.revoked.v1',
+        data: { credentialId: SUCCESSOR, reason: 'leaked' },
+      };
+      const expiryOf = (conditions: Condition[]) =>
+        conditions.filter((c) => c.type === 'expiry_warning');
+
+      it('warns when a rotated credential is decommissioned within the warning time and its successor cannot take over', () => {
+        const facts = factsFrom(
+          addedEvent(farToken),
+          successor,
+          rotated(NOW + 3 * HOUR),
+          successorRevoked,
+        );
+        const [c] = expiryOf(evaluateRules(facts, NOW, T, none));
+        expect(c).toMatchObject({
+          key: `expiry_warning:${CREDENTIAL_ID}`,
+          message: "Credential ends in 180 minutes and its successor 'cred-b' is revoked",
+          details: {
+            ends: 'rotation_grace',
+            expires_at: iso(NOW + 3 * HOUR),
+            seconds_left: 10_800,
+            successor_id: SUCCESSOR,
+            successor_status: 'revoked',
+          },
+        });
+        // Not before the warning time.
+        expect(expiryOf(evaluateRules(facts, NOW - 24 * HOUR, T, none))).toEqual([]);
+      });
+
+      it('says nothing while the successor serves: that end is the plan', () => {
+        const facts = factsFrom(addedEvent(farToken), successor, rotated(NOW + 3 * HOUR));
+        expect(evaluateRules(facts, NOW, T, none)).toEqual([]);
+      });
+
+      it('warns about a successor the log does not know', () => {
+        const facts = factsFrom(addedEvent(farToken), rotated(NOW + HOUR));
+        expect(expiryOf(evaluateRules(facts, NOW, T, none))[0]?.message).toBe(
+          "Credential ends in 60 minutes and its successor 'cred-b' is not known",
+        );
+      });
+
+      it('says nothing when the pool does not decommission rotated credentials', () => {
+        const keep: RulePolicy = { autoDecommissions: () => false };
+        const facts = factsFrom(addedEvent(farToken), rotated(NOW + HOUR));
+        expect(evaluateRules(facts, NOW, T, none, keep)).toEqual([]);
+      });
+
+      it('names the earlier end when the token ends too', () => {
+        const noRefresh = addedEvent({
+          secrets: { accessToken: 'enc:v1:k1:aXY:Y3Q' },
+          expiresAt: iso(NOW + 2 * HOUR),
+        });
+        const sooner = factsFrom(noRefresh, rotated(NOW + HOUR));
+        expect(expiryOf(evaluateRules(sooner, NOW, T, none))[0]).toMatchObject({
+          message: "Credential ends in 60 minutes and its successor 'cred-b' is not known",
+          details: { ends: 'rotation_grace' },
+        });
+        const later = factsFrom(noRefresh, rotated(NOW + 5 * HOUR));
+        expect(expiryOf(evaluateRules(later, NOW, T, none))[0]).toMatchObject({
+          message: 'Token expires in 120 minutes and it has no refresh token',
+          details: { ends: 'token', has_refresh_token: false },
+        });
+      });
+    });
   });
 
   it('rotation due fires until a successor is added', () => {
@@ -201,7 +294,10 @@ describe('alert rules', () => {
       data: { credentialId: CREDENTIAL_ID, successorId: 'cred-b', graceUntil: iso(NOW + HOUR) },
     };
     expect(types(evaluateRules(factsFrom(addedEvent(), due), NOW, T, none))).toEqual(['rotation']);
-    expect(evaluateRules(factsFrom(addedEvent(), due, rotated), NOW, T, none)).toEqual([]);
+    const successor = addedEvent({ credentialId: 'cred-b' });
+    expect(evaluateRules(factsFrom(addedEvent(), due, rotated, successor), NOW, T, none)).toEqual(
+      [],
+    );
   });
 
   it('pool exhausted fires on refused leases and clears on a later clean window', () => {

@@ -101,7 +101,8 @@ export const signingSecrets = (endpoint: WebhookEndpoint, now: number): string[]
 
 /**
  * Whether an endpoint wants a notification: alerts by their type (or `all`);
- * resolutions when it takes `resolved` and the type that fired.
+ * resolutions of every type when it takes `resolved`, so that a receiver
+ * that only tracks recoveries needs no list of the types.
  */
 export const wants = (
   endpoint: Pick<WebhookEndpoint, 'events'>,
@@ -110,7 +111,7 @@ export const wants = (
 ): boolean => {
   const events = new Set<string>(endpoint.events);
   if (kind === 'test' || events.has('all')) return true;
-  if (kind === 'resolved') return events.has('resolved') && events.has(alertType);
+  if (kind === 'resolved') return events.has('resolved');
   return events.has(alertType);
 };
 

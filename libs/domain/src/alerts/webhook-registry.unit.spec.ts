@@ -50,12 +50,14 @@ describe('webhook registry', () => {
     expect(registry.apply(added, 2)).toBe('duplicate');
   });
 
-  it('filters by alert type; resolutions only of the types taken', () => {
+  it('filters alerts by type; `resolved` takes the resolutions of every type', () => {
     expect(wants({ events: ['failure', 'resolved'] }, 'fired', 'failure')).toBe(true);
     expect(wants({ events: ['failure', 'resolved'] }, 'fired', 'rotation')).toBe(false);
     expect(wants({ events: ['failure', 'resolved'] }, 'resolved', 'failure')).toBe(true);
     expect(wants({ events: ['failure'] }, 'resolved', 'failure')).toBe(false);
-    expect(wants({ events: ['resolved', 'rotation'] }, 'resolved', 'failure')).toBe(false);
+    expect(wants({ events: ['resolved', 'rotation'] }, 'resolved', 'failure')).toBe(true);
+    expect(wants({ events: ['resolved'] }, 'resolved', 'pool_exhausted')).toBe(true);
+    expect(wants({ events: ['resolved'] }, 'fired', 'pool_exhausted')).toBe(false);
     expect(wants({ events: ['all'] }, 'resolved', 'pool_exhausted')).toBe(true);
     expect(wants({ events: ['rotation'] }, 'test', 'test')).toBe(true);
   });
