@@ -1,6 +1,6 @@
 import type { AlertDetails, AlertSubject, AlertType } from '@broker/contracts';
 import type { CredentialState } from '../credential/state.js';
-import type { AlertFacts, PoolFacts } from './alert-facts.js';
+import type { AlertFacts, PoolFacts, SetAsideFact } from './alert-facts.js';
 import type { AlertThresholds } from './thresholds.js';
 
 /** An incident the rules see now; it fires if it is not firing yet. */
@@ -15,7 +15,9 @@ export interface Condition {
 export const alertKey = (type: AlertType, subject: AlertSubject): string =>
   subject.credentialId !== undefined
     ? `${type}:${subject.credentialId}`
-    : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
+    : subject.setAside !== undefined
+      ? `${type}:${subject.setAside}`
+      : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
 
 const percent = (rate: number): string => `${(rate * 100).toFixed(1)}%`;
 const rounded = (value: number): number => Math.round(value * 10_000) / 10_000;
@@ -158,6 +160,26 @@ const poolExhausted = (pool: PoolFacts): Condition | null =>
         },
       );
 
+/** A message a consumer gave up on: it stays set aside, so the alert does not resolve. */
+const messageSetAside = (record: SetAsideFact): Condition =>
+  condition(
+    'message_set_aside',
+    { setAside: record.key },
+    `${record.consumer} set aside ${record.event === null ? 'a message' : `event ${record.event.type} at position ${record.event.globalPosition}`} on ${record.subject} after ${record.attempts} attempts: ${record.reason}`,
+    {
+      consumer: record.consumer,
+      replica: record.replica,
+      subject: record.subject,
+      stream_sequence: record.streamSequence,
+      attempts: record.attempts,
+      reason: record.reason,
+      event_id: record.event?.eventId ?? null,
+      event_type: record.event?.type ?? null,
+      global_position: record.event?.globalPosition ?? null,
+      set_aside_at: record.setAsideAt,
+    },
+  );
+
 /** Every incident the facts show at `now`; `firing` holds the keys of alerts firing now. */
 export const evaluateRules = (
   facts: AlertFacts,
@@ -178,5 +200,6 @@ export const evaluateRules = (
     );
   }
   for (const pool of facts.allPools()) found.push(poolExhausted(pool));
+  for (const record of facts.setAside()) found.push(messageSetAside(record));
   return found.filter((c): c is Condition => c !== null);
 };
