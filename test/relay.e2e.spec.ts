@@ -1,6 +1,13 @@
 import pg from 'pg';
 import { createDataSource, PostgresEventStore } from '@broker/event-store';
-import { addCredential, BrokerHarness, PrivateNats, waitFor } from '@broker/testing';
+import {
+  addCredential,
+  BrokerHarness,
+  metricValue,
+  PrivateNats,
+  waitFor,
+  type ServiceProcess,
+} from '@broker/testing';
 
 /** Positions in the order JetStream holds them, read with an ephemeral consumer from the start. */
 const relayed = async (broker: BrokerHarness): Promise<number[]> => {
@@ -117,4 +124,44 @@ describe('relay - NATS killed and restarted', () => {
     expect(positions).toEqual(await committed(broker));
     expect(new Set(positions).size).toBe(positions.length);
   }, 90_000);
+  it('RELIABILITY 12: a transaction left open holds the relay back visibly; after it ends the relay catches up, skipping nothing', async () => {
+    const service = await broker.start();
+    await addCredential(broker, 'before');
+    await waitFor(
+      'the relay to catch up',
+      async () => (await relayed(broker)).length === (await committed(broker)).length,
+    );
+    const gauge = async (s: ServiceProcess, name: string) =>
+      metricValue((await broker.ops(s, '/metrics')).body, name) ?? -1;
+
+    // A transaction with an id, left open in the broker's own database: every reader stops below it.
+    const open = new pg.Client({ connectionString: broker.databaseUrl });
+    await open.connect();
+    try {
+      await open.query('BEGIN');
+      await open.query('SELECT txid_current()');
+      for (const id of ['held1', 'held2', 'held3']) await addCredential(broker, id);
+      const held = (await committed(broker)).length - (await relayed(broker)).length;
+      expect(held).toBeGreaterThanOrEqual(3);
+      await waitFor('the held-back events and the relay lag in /metrics', async () => {
+        return (
+          (await gauge(service, 'broker_log_held_back_events')) >= 3 &&
+          (await gauge(service, 'broker_relay_lag_events')) >= 3 &&
+          (await gauge(service, 'broker_log_held_back_seconds')) > 0 &&
+          (await gauge(service, 'broker_log_oldest_transaction_seconds')) > 0
+        );
+      });
+    } finally {
+      await open.query('COMMIT');
+      await open.end();
+    }
+    await waitFor(
+      'the relay to catch up after the commit',
+      async () =>
+        (await relayed(broker)).length === (await committed(broker)).length &&
+        (await gauge(service, 'broker_relay_lag_events')) === 0,
+    );
+    // Every committed position on the stream once, in commit order.
+    expect(await relayed(broker)).toEqual(await committed(broker));
+  });
 });

@@ -121,7 +121,7 @@ describe('faults - JetStream redelivery', () => {
     }[];
     expect(schedule.find((e) => e.credentialId === 'twice')?.lastRefreshAt).not.toBeNull();
     expect(
-      services[1]?.lines.some((l) => l.msg === 'applying a relayed event failed; redelivering'),
+      services[1]?.lines.some((l) => l.msg === 'applying a relayed event failed; retrying'),
     ).toBe(false);
     tap.close();
 

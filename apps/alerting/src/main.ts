@@ -19,6 +19,7 @@ import {
   postgresReadiness,
   serviceClock,
   serviceKeyRing,
+  setAsideRecorder,
   stopOnSignal,
 } from '@broker/service-shell';
 import { AlertEngine } from './alerts/alert-engine.service.js';
@@ -46,16 +47,25 @@ const bootstrap = async (): Promise<void> => {
   const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
   const onError = (error: unknown) =>
     logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying');
+  const store = new PostgresEventStore(dataSource);
   const projection = new AlertProjection(
-    new PostgresEventStore(dataSource),
-    new JetStreamEventFeed(
+    store,
+    new JetStreamEventFeed({
       nats,
-      config.subjectRoot,
-      `alerting-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
-      (error) =>
-        logger.warn({ err: errorMessage(error) }, 'applying a relayed event failed; redelivering'),
-      config.jetStreamReplicas,
-    ),
+      subjectRoot: config.subjectRoot,
+      durable: `alerting-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      replicas: config.jetStreamReplicas,
+      log: store,
+      onError: (error) =>
+        logger.warn({ err: errorMessage(error) }, 'applying a relayed event failed; retrying'),
+      onSetAside: setAsideRecorder({
+        store,
+        logger,
+        metrics,
+        replica: config.replicaId,
+        now: () => clock.now(),
+      }),
+    }),
     onError,
   );
   const app = await createMicroservice({

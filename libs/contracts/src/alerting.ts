@@ -14,6 +14,7 @@ export const AlertTypeSchema = z.enum([
   'expiry_warning',
   'rotation',
   'pool_exhausted',
+  'message_set_aside',
 ]);
 export type AlertType = z.infer<typeof AlertTypeSchema>;
 
@@ -38,11 +39,13 @@ export const WebhookSecretSchema = z
     "a webhook secret is 'whsec_' followed by the base64 of 24 to 64 random bytes",
   );
 
-/** What an alert is about: a credential, or a pool for `pool_exhausted`. */
+/** What an alert is about: a credential, a pool for `pool_exhausted`, a message for `message_set_aside`. */
 export const AlertSubjectSchema = z.strictObject({
   credentialId: CredentialIdSchema.optional(),
   provider: ProviderNameSchema.optional(),
   pool: PoolNameSchema.optional(),
+  /** `<consumer>#seq<stream sequence>` (or `#pos<global position>`): see `setAsideKey`. */
+  setAside: z.string().min(1).max(250).optional(),
 });
 export type AlertSubject = z.infer<typeof AlertSubjectSchema>;
 

@@ -4,3 +4,5 @@ export * from './connect.js';
 export * from './pass-through.filter.js';
 export * from './jetstream.js';
 export * from './jetstream-event-feed.js';
+export * from './relayed-event.js';
+export * from './set-aside.js';

@@ -81,7 +81,15 @@ describe('JetStream streams and consumers with the configured replica count (loc
     expect(await replicasOf()).toBe(3);
 
     const feed = (durable: string, replicas: number) =>
-      new JetStreamEventFeed(nats, r, durable, () => undefined, replicas);
+      new JetStreamEventFeed({
+        nats,
+        subjectRoot: r,
+        durable,
+        replicas,
+        log: { readAll: () => Promise.resolve([]) },
+        onError: () => undefined,
+        onSetAside: () => undefined,
+      });
     const one = feed('follower-r1', 1);
     await one.start(LOG_START, () => Promise.resolve());
     expect((await jsm.consumers.info(eventStreamName(r), 'follower-r1')).config.num_replicas).toBe(

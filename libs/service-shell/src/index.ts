@@ -4,3 +4,4 @@ export * from './tokens.js';
 export * from './controlled-clock.js';
 export * from './readiness.js';
 export * from './startup.js';
+export * from './set-aside-recorder.js';

@@ -20,7 +20,9 @@ export const deliveryLine = (d: DeliveryView): string => {
 };
 
 const subjectOf = (a: AlertView): string =>
-  a.subject.credentialId ?? `${a.subject.provider ?? '?'}/${a.subject.pool ?? '?'}`;
+  a.subject.credentialId ??
+  a.subject.setAside ??
+  `${a.subject.provider ?? '?'}/${a.subject.pool ?? '?'}`;
 
 /** `[firing] failure work1 — High failure rate detected: 37.5% (since …)`. */
 export const alertLine = (a: AlertView): string =>

@@ -32,7 +32,7 @@ export const registerWebhooks: Register = (program, context) => {
     .argument('<url>', 'http(s) URL of the receiver')
     .option(
       '--events <list>',
-      'comma-separated alert types: failure, refresh, rotation, expiry_warning, reauth_required, pool_exhausted; resolved (the resolutions of every type); all (everything, the default)',
+      'comma-separated alert types: failure, refresh, rotation, expiry_warning, reauth_required, pool_exhausted, message_set_aside; resolved (the resolutions of every type); all (everything, the default)',
       eventList,
     )
     .option('--format <format>', 'standard, slack or discord', format)

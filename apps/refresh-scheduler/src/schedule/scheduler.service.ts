@@ -36,6 +36,7 @@ import {
   LOGGER,
   METRICS,
   NATS,
+  setAsideRecorder,
   type Clock,
 } from '@broker/service-shell';
 import { LeadershipKeeper } from './leadership.js';
@@ -85,17 +86,25 @@ export class SchedulerService implements OnModuleDestroy {
     this.projection = new CredentialProjection(this.store, {
       listenUrl: config.databaseUrl,
       // After the fold from Postgres, the relayed log on JetStream, with a durable consumer per replica.
-      feed: new JetStreamEventFeed(
+      feed: new JetStreamEventFeed({
         nats,
-        config.subjectRoot,
-        `refresh-scheduler-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
-        (error) =>
+        subjectRoot: config.subjectRoot,
+        durable: `refresh-scheduler-${config.replicaId.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+        replicas: config.jetStreamReplicas,
+        log: this.store,
+        onError: (error) =>
           this.logger.warn(
             { err: errorMessage(error) },
-            'applying a relayed event failed; redelivering',
+            'applying a relayed event failed; retrying',
           ),
-        config.jetStreamReplicas,
-      ),
+        onSetAside: setAsideRecorder({
+          store: this.store,
+          logger,
+          metrics: registry,
+          replica: config.replicaId,
+          now: () => clock.now(),
+        }),
+      }),
       onError: (error) =>
         this.logger.warn({ err: errorMessage(error) }, 'following the log failed; retrying'),
       // Starts from the token service's newest snapshot, if readable; writes none itself.

@@ -1,7 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+import type { DataSource } from 'typeorm';
 import { DecommissionCommandSchema, describeIssues, RefreshCommandSchema } from '@broker/contracts';
 import type { RuntimeConfig } from '@broker/config';
+import { PostgresEventStore } from '@broker/event-store';
 import {
   commandStreamName,
   ensureCommandConsumer,
@@ -17,10 +19,12 @@ import {
   SpanKind,
   withSpan,
   type Logger,
+  type Registry,
 } from '@broker/observability';
+import { setAsideRecorder, type SetAsideRecorder } from '@broker/service-shell';
 import { CredentialsService } from '../credentials/credentials.service.js';
 import { RefreshService } from '../refresh/refresh.service.js';
-import { CONFIG, LOGGER, NATS } from '../tokens.js';
+import { CLOCK, CONFIG, DATA_SOURCE, LOGGER, METRICS, NATS, type Clock } from '../tokens.js';
 
 const DURABLE = 'token-service';
 const MAX_DELIVER = 5;
@@ -31,11 +35,15 @@ const RETRY_DELAY_MS = 5_000;
  * Takes the scheduler's commands (refresh, decommission) from the JetStream work
  * queue (one durable consumer shared by every replica) and executes them. A
  * command run twice is a no-op: the refresh lock and the refresh count it
- * carries, or the credential already being decommissioned, see to it.
+ * carries, or the credential already being decommissioned, see to it. A command
+ * that cannot be read, or fails on its last delivery, is set aside: terminated
+ * and recorded (`message_set_aside` alert); the scheduler plans a lost refresh
+ * again from the log.
  */
 @Injectable()
 export class CommandConsumer implements OnModuleDestroy {
   private messages: ConsumerMessages | undefined;
+  private readonly recordSetAside: SetAsideRecorder;
 
   constructor(
     private readonly refresher: RefreshService,
@@ -43,7 +51,18 @@ export class CommandConsumer implements OnModuleDestroy {
     @Inject(NATS) private readonly nats: NatsConnection,
     @Inject(CONFIG) private readonly config: RuntimeConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    @Inject(DATA_SOURCE) db: DataSource,
+    @Inject(METRICS) metrics: Registry,
+    @Inject(CLOCK) clock: Clock,
+  ) {
+    this.recordSetAside = setAsideRecorder({
+      store: new PostgresEventStore(db),
+      logger,
+      metrics,
+      replica: config.replicaId,
+      now: () => clock.now(),
+    });
+  }
 
   async start(): Promise<void> {
     const root = this.config.subjectRoot;
@@ -96,7 +115,7 @@ export class CommandConsumer implements OnModuleDestroy {
     try {
       if (verb === 'refresh') await this.refresh(body, message);
       else if (verb === 'decommission') await this.decommission(body, message);
-      else this.refuse(message, `no command '${verb}'`);
+      else await this.refuse(message, `no command '${verb}'`);
     } catch (error) {
       this.logger.warn(
         {
@@ -106,14 +125,31 @@ export class CommandConsumer implements OnModuleDestroy {
         },
         'command failed; redelivering',
       );
-      if (message.info.redeliveryCount >= MAX_DELIVER) message.term();
+      if (message.info.redeliveryCount >= MAX_DELIVER)
+        await this.setAside(message, errorMessage(error));
       else message.nak(RETRY_DELAY_MS);
     }
   }
 
   /** A poison message: redelivering it cannot help. */
-  private refuse(message: JsMsg, problem: string): void {
+  private async refuse(message: JsMsg, problem: string): Promise<void> {
     this.logger.error({ subject: message.subject, problem }, 'command refused');
+    await this.setAside(message, problem);
+  }
+
+  /** Recorded, then terminated even if recording failed (logged): it must not come back forever. */
+  private async setAside(message: JsMsg, reason: string): Promise<void> {
+    try {
+      await this.recordSetAside({
+        consumer: DURABLE,
+        subject: message.subject,
+        streamSequence: message.seq,
+        attempts: message.info.redeliveryCount,
+        reason,
+      });
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, 'recording a set-aside command failed');
+    }
     message.term();
   }
 

@@ -5,6 +5,7 @@ import { LogLag } from '@broker/event-store';
 import {
   consumerLagMetrics,
   credentialMetrics,
+  heldBackMetrics,
   leaseMetrics,
   refreshMetrics,
   relayLagMetrics,
@@ -51,6 +52,11 @@ export class TokenMetrics {
       };
     });
     relayLagMetrics(registry, () => this.lag.ofCheckpoint(RELAY_CHECKPOINT));
+    heldBackMetrics(
+      registry,
+      () => this.lag.heldBack(),
+      () => this.lag.oldestTransactionSeconds(),
+    );
     consumerLagMetrics(registry, 'token-service', () => this.lag.behind(state.checkpoint));
   }
 }

@@ -13,9 +13,10 @@ import {
   checkpointOf,
   PostgresEventStore,
   PostgresLogFollower,
+  type LogCheckpoint,
   type StoredEvent,
 } from '@broker/event-store';
-import { ensureEventStream } from '@broker/nats-transport';
+import { ensureEventStream, relayedBody, relayedHeaders } from '@broker/nats-transport';
 import {
   errorMessage,
   injectTraceHeaders,
@@ -95,7 +96,7 @@ export class EventRelayService implements OnModuleDestroy {
       this.lock = lock;
       await ensureEventStream(this.nats, this.config.subjectRoot, this.config.jetStreamReplicas);
       const from = await this.checkpoints.load(RELAY_CHECKPOINT);
-      this.follower = new PostgresLogFollower(this.store, {
+      const follower = new PostgresLogFollower(this.store, {
         listenUrl: this.config.databaseUrl,
         pollIntervalMs: 200,
         onError: (error) =>
@@ -104,7 +105,9 @@ export class EventRelayService implements OnModuleDestroy {
             'relay: publishing failed; retrying from the checkpoint',
           ),
       });
-      await this.follower.start(from, (events) => this.publish(events));
+      this.follower = follower;
+      // While a batch is handled the follower's checkpoint is still the event before it.
+      await follower.start(from, (events) => this.publish(events, follower.checkpoint));
       this.logger.info({ from }, 'relay active');
     } catch (error) {
       this.logger.warn({ err: errorMessage(error) }, 'relay could not start; trying again');
@@ -123,14 +126,13 @@ export class EventRelayService implements OnModuleDestroy {
     await lock?.end().catch(() => undefined);
   }
 
-  private async publish(events: readonly StoredEvent[]): Promise<void> {
+  private async publish(events: readonly StoredEvent[], from: LogCheckpoint): Promise<void> {
     const js = this.nats.jetstream();
+    let previous = from;
     for (const event of events) {
       const h = natsHeaders();
-      h.set('Broker-Position', String(event.globalPosition));
-      h.set('Broker-Transaction', event.transactionId);
-      h.set('Broker-Stream', event.streamId);
-      h.set('Broker-Version', String(event.streamVersion));
+      for (const [name, value] of relayedHeaders(event, previous)) h.set(name, value);
+      previous = checkpointOf(event);
       // An event appended inside a trace is published in a span of that trace, whose context the headers carry on.
       await withTraceFrom(
         event.metadata,
@@ -153,20 +155,9 @@ export class EventRelayService implements OnModuleDestroy {
   }
 
   private async publishOne(js: JetStreamClient, event: StoredEvent, h: MsgHdrs): Promise<void> {
-    await js.publish(
-      `${this.config.subjectRoot}.v1.events.${event.type}`,
-      JSON.stringify({
-        eventId: event.eventId,
-        streamId: event.streamId,
-        streamVersion: event.streamVersion,
-        globalPosition: event.globalPosition,
-        transactionId: event.transactionId,
-        type: event.type,
-        data: event.data,
-        metadata: event.metadata,
-        recordedAt: event.recordedAt.toISOString(),
-      }),
-      { msgID: event.eventId, headers: h },
-    );
+    await js.publish(`${this.config.subjectRoot}.v1.events.${event.type}`, relayedBody(event), {
+      msgID: event.eventId,
+      headers: h,
+    });
   }
 }

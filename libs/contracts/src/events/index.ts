@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import { AlertingEventSchema } from './alerting-events.v1.js';
+import { ConsumerEventSchema } from './consumer-events.v1.js';
 import { CredentialEventSchema, type CredentialEvent } from './credential-events.v1.js';
 
 export * from './credential-events.v1.js';
 export * from './alerting-events.v1.js';
+export * from './consumer-events.v1.js';
 export * from './metadata.js';
 
-/** Every event the log may hold: credentials' streams, pools' usage, alerts and webhook endpoints. */
+/** Every event the log may hold: credentials' streams, pools' usage, alerts, webhook endpoints, set-aside messages. */
 export const BrokerEventSchema = z.discriminatedUnion('type', [
   ...CredentialEventSchema.options,
   ...AlertingEventSchema.options,
+  ...ConsumerEventSchema.options,
 ]);
 export type BrokerEvent = z.infer<typeof BrokerEventSchema>;
 

@@ -1,4 +1,9 @@
-import type { BrokerEvent, CredentialEvent } from '@broker/contracts';
+import {
+  setAsideKey,
+  type BrokerEvent,
+  type ConsumerEvent,
+  type CredentialEvent,
+} from '@broker/contracts';
 import { CredentialRegistry, type ApplyResult } from '../projection/credential-registry.js';
 
 /** One closed usage window of a credential: what the failure-rate rule sums. */
@@ -25,6 +30,9 @@ export interface PoolFacts {
   readonly lastCleanEnd: number | null;
 }
 
+/** A message a consumer set aside, keyed by `setAsideKey`. */
+export type SetAsideFact = ConsumerEvent['data'] & { readonly key: string };
+
 /** Samples older than this behind the newest are dropped: no window is ever longer. */
 const MAX_SAMPLE_AGE_MS = 24 * 3_600_000;
 
@@ -38,10 +46,16 @@ export class AlertFacts {
   private readonly usage = new Map<string, UsageSample[]>();
   private readonly refreshFailures = new Map<string, RefreshFailureFact>();
   private readonly pools = new Map<string, PoolFacts>();
+  private readonly setAsideMessages = new Map<string, SetAsideFact>();
 
   apply(event: BrokerEvent, streamVersion: number): ApplyResult {
     if (event.type === 'pool.usage-recorded.v1') {
       this.applyPoolWindow(event.data);
+      return 'applied';
+    }
+    if (event.type === 'consumer.message-set-aside.v1') {
+      const key = setAsideKey(event.data);
+      this.setAsideMessages.set(key, { ...event.data, key });
       return 'applied';
     }
     if (!event.type.startsWith('credential.')) return 'applied';
@@ -61,6 +75,10 @@ export class AlertFacts {
 
   allPools(): readonly PoolFacts[] {
     return [...this.pools.values()];
+  }
+
+  setAside(): readonly SetAsideFact[] {
+    return [...this.setAsideMessages.values()];
   }
 
   private applySideFacts(event: CredentialEvent): void {

@@ -13,7 +13,9 @@ export interface Condition {
 export const alertKey = (type: AlertType, subject: AlertSubject): string =>
   subject.credentialId !== undefined
     ? `${type}:${subject.credentialId}`
-    : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
+    : subject.setAside !== undefined
+      ? `${type}:${subject.setAside}`
+      : `${type}:${subject.provider ?? ''}/${subject.pool ?? ''}`;
 
 export const about = (credential: CredentialState): AlertSubject => ({
   credentialId: credential.id,

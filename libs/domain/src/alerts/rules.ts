@@ -1,5 +1,5 @@
 import type { CredentialState } from '../credential/state.js';
-import type { AlertFacts, PoolFacts } from './alert-facts.js';
+import type { AlertFacts, PoolFacts, SetAsideFact } from './alert-facts.js';
 import { about, alertKey, condition, where, type Condition } from './condition.js';
 import { DEFAULT_RULE_POLICY, expiryWarning, type RulePolicy } from './expiry-rule.js';
 import type { AlertThresholds } from './thresholds.js';
@@ -121,6 +121,26 @@ const poolExhausted = (pool: PoolFacts): Condition | null =>
         },
       );
 
+/** A message a consumer gave up on: it stays set aside, so the alert does not resolve. */
+const messageSetAside = (record: SetAsideFact): Condition =>
+  condition(
+    'message_set_aside',
+    { setAside: record.key },
+    `${record.consumer} set aside ${record.event === null ? 'a message' : `event ${record.event.type} at position ${record.event.globalPosition}`} on ${record.subject} after ${record.attempts} attempts: ${record.reason}`,
+    {
+      consumer: record.consumer,
+      replica: record.replica,
+      subject: record.subject,
+      stream_sequence: record.streamSequence,
+      attempts: record.attempts,
+      reason: record.reason,
+      event_id: record.event?.eventId ?? null,
+      event_type: record.event?.type ?? null,
+      global_position: record.event?.globalPosition ?? null,
+      set_aside_at: record.setAsideAt,
+    },
+  );
+
 /** Every incident the facts show at `now`; `firing` holds the keys of alerts firing now. */
 export const evaluateRules = (
   facts: AlertFacts,
@@ -142,5 +162,6 @@ export const evaluateRules = (
     );
   }
   for (const pool of facts.allPools()) found.push(poolExhausted(pool));
+  for (const record of facts.setAside()) found.push(messageSetAside(record));
   return found.filter((c): c is Condition => c !== null);
 };

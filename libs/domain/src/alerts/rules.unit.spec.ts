@@ -326,4 +326,48 @@ describe('alert rules', () => {
       [],
     );
   });
+  describe('message_set_aside', () => {
+    const setAside = (streamSequence: number | null): BrokerEvent => ({
+      type: 'consumer.message-set-aside.v1',
+      data: {
+        consumer: 'alerting-a1',
+        replica: 'a1',
+        subject: 'oauth.v1.events.credential.added.v1',
+        streamSequence,
+        attempts: 5,
+        reason: 'cannot read event',
+        event:
+          streamSequence === null
+            ? {
+                eventId: 'e-1',
+                type: 'credential.added.v1',
+                streamId: 'credential-x',
+                globalPosition: 42,
+                transactionId: '900',
+              }
+            : null,
+        setAsideAt: new Date(NOW).toISOString(),
+      },
+    });
+
+    it('fires one alert per set-aside message, keyed by consumer and place, naming the event', () => {
+      const conditions = evaluateRules(factsFrom(setAside(7), setAside(null)), NOW, T, none);
+      expect(conditions.map((c) => c.key).sort()).toEqual([
+        'message_set_aside:alerting-a1#pos42',
+        'message_set_aside:alerting-a1#seq7',
+      ]);
+      const byEvent = conditions.find((c) => c.key.endsWith('#pos42'));
+      expect(byEvent?.message).toContain('event credential.added.v1 at position 42');
+      expect(byEvent?.details).toMatchObject({
+        event_id: 'e-1',
+        attempts: 5,
+        stream_sequence: null,
+      });
+    });
+
+    it('keeps firing while the record stands (it is never resolved by the rules)', () => {
+      const facts = factsFrom(setAside(7));
+      expect(evaluateRules(facts, NOW + 24 * HOUR, T, none)).toHaveLength(1);
+    });
+  });
 });

@@ -158,10 +158,7 @@ export interface LagSample {
 }
 
 /** A measurement bounded in time: a failed or slow one gives no reading. */
-const bounded = async (
-  measure: () => Promise<LagSample>,
-  timeoutMs: number,
-): Promise<LagSample | undefined> => {
+const bounded = async <T>(measure: () => Promise<T>, timeoutMs: number): Promise<T | undefined> => {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -240,3 +237,45 @@ export const consumerLagMetrics = (
     { consumer },
     measure,
   );
+
+/**
+ * `broker_log_held_back_events` / `broker_log_held_back_seconds`: events already
+ * committed that no reader of the log may read yet, because a transaction that
+ * started before them is still open (RELIABILITY 12); and
+ * `broker_log_oldest_transaction_seconds`: how long the oldest transaction
+ * holding a transaction id has been open.
+ */
+export const heldBackMetrics = (
+  registry: Registry,
+  measure: () => Promise<LagSample>,
+  oldestTransactionSeconds: () => Promise<number>,
+): void => {
+  lagGauges(
+    registry,
+    { events: 'broker_log_held_back_events', seconds: 'broker_log_held_back_seconds' },
+    'Committed events no reader may read yet, held back by an older open transaction',
+    {},
+    measure,
+  );
+  new Gauge({
+    name: 'broker_log_oldest_transaction_seconds',
+    help: 'Age in seconds of the oldest open transaction holding a transaction id (0 when none)',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const seconds = await bounded(oldestTransactionSeconds, 1000);
+      if (seconds !== undefined) this.set(seconds);
+    },
+  });
+};
+
+/** `broker_messages_set_aside_total{consumer}`: JetStream messages a consumer gave up on. */
+export const setAsideMetrics = (registry: Registry): Counter<'consumer'> =>
+  (registry.getSingleMetric('broker_messages_set_aside_total') as
+    Counter<'consumer'> | undefined) ??
+  new Counter({
+    name: 'broker_messages_set_aside_total',
+    help: 'JetStream messages (relayed events, commands) a consumer set aside after its attempts',
+    labelNames: ['consumer'],
+    registers: [registry],
+  });
