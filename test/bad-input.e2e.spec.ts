@@ -165,6 +165,24 @@ describe('token service - bad input', () => {
     expect(JSON.stringify(typed)).not.toContain(canary);
   });
 
+  it('a control character in stored text is refused alone and spoils no other client’s lease', async () => {
+    // Postgres refuses NUL in text: such a row once failed the whole group-committed audit batch.
+    const good = Array.from({ length: 30 }, (_, i) =>
+      broker.lease('gemini-cli', 'default', `bot-${i % 3}`, {}),
+    );
+    const badModel = broker.lease('gemini-cli', 'default', 'bot', { model: 'pro\u0000x' });
+    const badClient = broker.request('lease.gemini-cli.default.b\u0000t', '{}');
+    const badReport = broker.report('bot', {
+      leaseId: '00000000-0000-4000-8000-000000000000',
+      outcome: 'failure',
+      errorCode: 'x\u0007',
+    });
+    expect((await Promise.all(good)).map((r) => r.ok)).toEqual(good.map(() => true));
+    expectError(await timed(() => badModel), 'INVALID_REQUEST', 'model');
+    expectError(await timed(() => badClient), 'INVALID_REQUEST', 'the client in the subject');
+    expectError(await timed(() => badReport), 'INVALID_REQUEST', 'errorCode');
+  });
+
   it('keeps serving after all of it, and answered every bad request fast', async () => {
     const reply = await broker.lease('gemini-cli', 'default', 'bot');
     expect(reply.ok).toBe(true);

@@ -46,7 +46,13 @@ export class BenchProcess {
     const script = app.endsWith('.js')
       ? app
       : fileURLToPath(new URL(`../../apps/${app}/src/main.js`, import.meta.url));
-    const child = spawn(process.execPath, [script, ...args], {
+    // BENCH_CPU_PROF=<dir>: V8 CPU profiles of the broker's services (not the baselines) for finding hot spots.
+    const profile = process.env['BENCH_CPU_PROF'];
+    const nodeArgs =
+      profile !== undefined && !app.endsWith('.js')
+        ? ['--cpu-prof', `--cpu-prof-dir=${profile}`]
+        : [];
+    const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

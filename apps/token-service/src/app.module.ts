@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { DataSource } from 'typeorm';
 import type { RuntimeConfig } from '@broker/config';
-import { LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
+import { auditPool, LeaseAuditReader, LeaseAuditWriter } from '@broker/event-store';
 import type { Logger, Registry } from '@broker/observability';
 import type { ProviderRegistry } from '@broker/providers';
 import type { KeyRing } from '@broker/secrets';
@@ -72,8 +72,13 @@ export class TokenServiceModule {
         TokenMetrics,
         {
           provide: LeaseAuditWriter,
-          useFactory: (db: DataSource) => new LeaseAuditWriter(db),
-          inject: [DATA_SOURCE],
+          useFactory: (db: DataSource, logger: Logger) =>
+            new LeaseAuditWriter(
+              auditPool(db, (error) =>
+                logger.warn({ err: error.message }, 'audit connection lost; reconnecting'),
+              ),
+            ),
+          inject: [DATA_SOURCE, LOGGER],
         },
         {
           provide: LeaseAuditReader,

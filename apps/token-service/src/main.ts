@@ -8,6 +8,7 @@ import {
   createMetricsRegistry,
   startOpsServer,
 } from '@broker/observability';
+import { LeaseAuditWriter } from '@broker/event-store';
 import { ProviderRegistry } from '@broker/providers';
 import {
   createMicroservice,
@@ -65,6 +66,7 @@ const bootstrap = async (): Promise<void> => {
     nats,
   });
   const state = app.get(CredentialStateService);
+  const audit = app.get(LeaseAuditWriter);
   await state.start();
   app.get(SnapshotService).start();
   app.get(UsageService).start();
@@ -94,6 +96,7 @@ const bootstrap = async (): Promise<void> => {
 
   stopOnSignal(logger, [
     () => app.close(), // answers what is in flight, flushes usage, stops following the log
+    () => audit.close(),
     () => nats.drain(),
     () => dataSource.destroy(),
     () => ops.close(),

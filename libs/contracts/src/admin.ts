@@ -7,6 +7,7 @@ import {
   PoolNameSchema,
   ProviderNameSchema,
   ScopesSchema,
+  storedText,
   TimestampSchema,
 } from './primitives.js';
 import { AlertingAdminVerbs } from './admin-alerting.js';
@@ -24,13 +25,13 @@ export const AddCredentialRequestSchema = z.strictObject({
   provider: ProviderNameSchema,
   pool: PoolNameSchema.optional(),
   id: CredentialIdSchema.optional(),
-  label: z.string().min(1).max(200).optional(),
+  label: storedText(1, 200).optional(),
   accessToken: TokenSchema,
   refreshToken: TokenSchema.optional(),
-  tokenType: z.string().min(1).max(64).optional(),
+  tokenType: storedText(1, 64).optional(),
   expiresAt: InstantInputSchema,
   scopes: ScopesSchema.optional(),
-  clientId: z.string().min(1).max(512).optional(),
+  clientId: storedText(1, 512).optional(),
   clientSecret: TokenSchema.optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   metadata: MetadataSchema.optional(),
@@ -41,7 +42,7 @@ export const ImportCredentialRequestSchema = z.strictObject({
   provider: ProviderNameSchema.optional(),
   pool: PoolNameSchema.optional(),
   id: CredentialIdSchema.optional(),
-  label: z.string().min(1).max(200).optional(),
+  label: storedText(1, 200).optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   /** The token file a CLI wrote, as a JSON object or as its text. */
   document: z.union([z.record(z.string(), z.unknown()), z.string().min(2)]),
@@ -80,11 +81,11 @@ export const RotateCredentialRequestSchema = z
   });
 export const DecommissionCredentialRequestSchema = z.strictObject({
   id: CredentialIdSchema,
-  reason: z.string().min(1).max(500).optional(),
+  reason: storedText(1, 500).optional(),
 });
 export const RevokeCredentialRequestSchema = z.strictObject({
   id: CredentialIdSchema,
-  reason: z.string().min(1).max(500).optional(),
+  reason: storedText(1, 500).optional(),
 });
 export const PoolsStatusRequestSchema = ListCredentialsRequestSchema;
 export const AuditLeasesRequestSchema = z.strictObject({

@@ -6,6 +6,7 @@ import {
   PoolNameSchema,
   ProviderNameSchema,
   ScopesSchema,
+  storedText,
   TimestampSchema,
 } from './primitives.js';
 
@@ -42,7 +43,7 @@ export const ReportRequestSchema = z.strictObject({
   retryAfterMs: z.number().int().nonnegative().optional(),
   model: ModelSchema.optional(),
   scope: z.enum(['model', 'credential']).optional(),
-  errorCode: z.string().min(1).max(200).optional(),
+  errorCode: storedText(1, 200).optional(),
   latencyMs: z.number().nonnegative().optional(),
   tokensUsed: z.number().int().nonnegative().optional(),
 });

@@ -1,12 +1,25 @@
 import { z } from 'zod';
 
 /** One NATS subject token: no dots, no wildcards, no whitespace. */
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 const subjectToken = (what: string) =>
   z
     .string()
     .min(1)
     .max(64)
-    .regex(/^[A-Za-z0-9_-]+$/, `${what} may contain only letters, digits, '_' and '-'`);
+    .regex(SUBJECT_TOKEN, `${what} may contain only letters, digits, '_' and '-'`);
+
+/**
+ * Free text a client sends that is stored (audit rows, events): no control
+ * characters, because Postgres refuses NUL in text and JSON, and one such row
+ * would fail the whole group commit it is part of.
+ */
+export const storedText = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
 
 export const ProviderNameSchema = subjectToken('a provider name');
 export const PoolNameSchema = subjectToken('a pool name');
@@ -40,6 +53,6 @@ export const InstantInputSchema = z
   ])
   .transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
 
-export const ModelSchema = z.string().min(1).max(200);
-export const ScopesSchema = z.array(z.string().min(1).max(512)).max(100);
-export const MetadataSchema = z.record(z.string().max(128), z.string().max(1024));
+export const ModelSchema = storedText(1, 200);
+export const ScopesSchema = z.array(storedText(1, 512)).max(100);
+export const MetadataSchema = z.record(storedText(0, 128), storedText(0, 1024));

@@ -1,3 +1,6 @@
+import { BrokerError } from './errors.js';
+import { SUBJECT_TOKEN } from './primitives.js';
+
 /** Every NATS subject the broker uses, derived from one root (`BROKER_SUBJECT_ROOT`). */
 export const DEFAULT_SUBJECT_ROOT = 'oauth';
 export const PROTOCOL_VERSION = 'v1';
@@ -50,4 +53,18 @@ export const parseReportSubject = (root: string, subject: string): string | null
   if (!subject.startsWith(prefix)) return null;
   const client = subject.slice(prefix.length);
   return client.length > 0 && !client.includes('.') ? client : null;
+};
+
+/**
+ * Refuses a provider, pool or client named in a subject that the broker would
+ * not accept in configuration: they are stored with every lease and report.
+ */
+export const assertSubjectTokens = (tokens: Readonly<Record<string, string>>): void => {
+  for (const [name, value] of Object.entries(tokens)) {
+    if (!SUBJECT_TOKEN.test(value))
+      throw new BrokerError(
+        'INVALID_REQUEST',
+        `the ${name} in the subject, ${JSON.stringify(value.slice(0, 64))}, may contain only letters, digits, '_' and '-' (at most 64)`,
+      );
+  }
 };

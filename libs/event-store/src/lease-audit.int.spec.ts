@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@broker/testing';
 import { createDataSource, ensureDatabase, migrate } from './database.js';
 import {
+  auditPool,
   decodeAuditCursor,
   encodeAuditCursor,
   LeaseAuditReader,
@@ -15,6 +16,11 @@ import {
 jest.setTimeout(30_000);
 
 let db: TestDatabase;
+
+const waitUntil = async (done: () => boolean, timeoutMs = 5000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+};
 let dataSource: DataSource;
 let reader: LeaseAuditReader;
 
@@ -65,6 +71,10 @@ const countRows = async (where = 'true', params: unknown[] = []): Promise<number
 const isAuditInsert = (sql: unknown): boolean =>
   typeof sql === 'string' && sql.trimStart().startsWith('INSERT INTO lease_audit');
 
+/** Rows in one insert: its parameter is the batch as a JSON array. */
+const rowsOf = (params: unknown): number =>
+  (JSON.parse((params as string[])[0] as string) as unknown[]).length;
+
 beforeAll(async () => {
   db = await createTestDatabase('es_lease');
   await ensureDatabase(db.url);
@@ -109,10 +119,7 @@ describe('LeaseAuditWriter', () => {
     const inserts = query.mock.calls.filter(([sql]) => isAuditInsert(sql));
     expect(inserts.length).toBeGreaterThanOrEqual(1);
     expect(inserts.length).toBeLessThan(100);
-    const rowsInserted = inserts.reduce(
-      (sum, [, params]) => sum + ((params as unknown[][])[0] as unknown[]).length,
-      0,
-    );
+    const rowsInserted = inserts.reduce((sum, [, params]) => sum + rowsOf(params), 0);
     expect(rowsInserted).toBe(500);
   });
 
@@ -124,7 +131,7 @@ describe('LeaseAuditWriter', () => {
 
     const sizes = query.mock.calls
       .filter(([sql]) => isAuditInsert(sql))
-      .map(([, params]) => ((params as unknown[][])[0] as unknown[]).length);
+      .map(([, params]) => rowsOf(params));
     expect(sizes.every((n) => n >= 1 && n <= 50)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(300);
     expect(sizes.length).toBeGreaterThanOrEqual(6);
@@ -177,6 +184,19 @@ describe('LeaseAuditWriter', () => {
     }
   });
 
+  it('lease audit - a row Postgres refuses fails alone, not the rest of its batch', async () => {
+    const writer = new LeaseAuditWriter(dataSource);
+    const good = Array.from({ length: 20 }, () => lease());
+    const bad = lease({ model: 'nul\u0000inside' });
+    const results = await Promise.allSettled(
+      [...good.slice(0, 10), bad, ...good.slice(10)].map((row) => writer.write(row)),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[10]?.status).toBe('rejected');
+    for (const row of good) expect(await reader.find(row.leaseId)).toBeDefined();
+    expect(await reader.find(bad.leaseId)).toBeUndefined();
+  });
+
   it('lease audit - a failed batch rejects only its own rows; later batches still commit', async () => {
     const writer = new LeaseAuditWriter(dataSource);
     jest
@@ -191,6 +211,32 @@ describe('LeaseAuditWriter', () => {
     await expect(Promise.all(later)).resolves.toHaveLength(9);
     expect(await reader.find(doomed.leaseId)).toBeUndefined();
     for (const row of others) expect(await reader.find(row.leaseId)).toBeDefined();
+  });
+});
+
+describe('auditPool', () => {
+  it('lease audit - a writer on a pool of its own commits, survives a killed connection, and closes', async () => {
+    const errors: string[] = [];
+    const pool = auditPool(dataSource, (error) => errors.push(error.message));
+    const writer = new LeaseAuditWriter(pool);
+    const first = lease({ selection: { policy: 'round-robin', skipped: [{ reason: 'cooling' }] } });
+    await writer.write(first);
+    expect(await reader.find(first.leaseId)).toMatchObject({ selection: first.selection });
+
+    // Postgres ends the writer's session (a restart looks the same to it): the next flush reconnects.
+    const killed = await dataSource.query<unknown[]>(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'INSERT INTO lease_audit%'`,
+    );
+    expect(killed).toHaveLength(1);
+    await waitUntil(() => errors.length > 0);
+    expect(errors).toEqual([expect.stringMatching(/terminat/)]);
+    const second = lease();
+    await writer.write(second);
+    expect(await reader.find(second.leaseId)).toBeDefined();
+
+    await writer.close();
+    expect(pool.ended).toBe(true);
   });
 });
 

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 
 export interface LeaseAuditRow {
@@ -23,6 +24,31 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** SQLSTATE class 22: the data of some row was refused, not the connection or the table. */
+const isDataError = (error: unknown): boolean =>
+  typeof (error as { code?: unknown })?.code === 'string' &&
+  (error as { code: string }).code.startsWith('22');
+
+/** What the writer needs of a connection: TypeORM's DataSource and pg's Pool both fit. */
+export interface SqlRunner {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  /** Present on a pool of the writer's own, which `close` ends. */
+  end?(): Promise<void>;
+}
+
+/**
+ * A connection pool of the audit writer's own, opened with the DataSource's URL
+ * and timeouts: audit commits never queue behind the log follower or the relay
+ * for a pooled connection, and skip TypeORM's per-query wrapping. pg replaces a
+ * connection that broke (a Postgres restart) on the next flush.
+ */
+export const auditPool = (db: DataSource, onError: (error: Error) => void): pg.Pool => {
+  const options = db.options as { url?: string; extra?: Record<string, unknown> };
+  const pool = new pg.Pool({ ...options.extra, connectionString: options.url, max: 1 });
+  pool.on('error', onError); // an idle connection that died: logged, replaced on the next flush
+  return pool;
+};
+
 /**
  * Writes lease audit rows in group commits: a flush starts as soon as a row waits
  * and none is running, and takes every row that queued up meanwhile. Each caller
@@ -33,7 +59,7 @@ export class LeaseAuditWriter {
   private flushing = false;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly db: SqlRunner,
     private readonly maxBatch = 2000,
   ) {}
 
@@ -48,41 +74,57 @@ export class LeaseAuditWriter {
     return this.queue.length;
   }
 
+  /** Ends a pool of the writer's own; call it once nothing can lease any more. */
+  async close(): Promise<void> {
+    await this.db.end?.();
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.slice(0, this.maxBatch);
-        this.queue = this.queue.slice(batch.length);
-        try {
-          await this.insert(batch.map((p) => p.row));
-          for (const p of batch) p.resolve();
-        } catch (error) {
-          for (const p of batch) p.reject(error);
-        }
+        const batch =
+          this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
+        this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+        await this.commit(batch);
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private async insert(rows: readonly LeaseAuditRow[]): Promise<void> {
+  private async commit(batch: readonly Pending[]): Promise<void> {
+    try {
+      await this.insert(batch);
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      if (batch.length > 1 && isDataError(error)) {
+        // One row Postgres refuses must not refuse the other clients' leases in its batch.
+        for (const p of batch) await this.commit([p]);
+      } else for (const p of batch) p.reject(error);
+    }
+  }
+
+  /** One statement per batch, its rows as one JSON parameter: cheaper to encode than ten arrays. */
+  private async insert(batch: readonly Pending[]): Promise<void> {
+    const rows = batch.map(({ row }) => ({
+      lease_id: row.leaseId,
+      client: row.client,
+      provider: row.provider,
+      pool: row.pool,
+      credential_id: row.credentialId,
+      expires_at: row.expiresAt,
+      model: row.model,
+      selection: row.selection,
+      trace_id: row.traceId,
+      replica: row.replica,
+    }));
     await this.db.query(
       `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                            $7::text[], $8::jsonb[], $9::text[], $10::text[])`,
-      [
-        rows.map((r) => r.leaseId),
-        rows.map((r) => r.client),
-        rows.map((r) => r.provider),
-        rows.map((r) => r.pool),
-        rows.map((r) => r.credentialId),
-        rows.map((r) => r.expiresAt),
-        rows.map((r) => r.model),
-        rows.map((r) => JSON.stringify(r.selection)),
-        rows.map((r) => r.traceId),
-        rows.map((r) => r.replica),
-      ],
+       SELECT lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica
+       FROM jsonb_to_recordset($1::jsonb) AS r(lease_id uuid, client text, provider text, pool text, credential_id text,
+                                                expires_at timestamptz, model text, selection jsonb, trace_id text, replica text)`,
+      [JSON.stringify(rows)],
     );
   }
 }

@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  assertSubjectTokens,
   BrokerError,
   LeaseRequestSchema,
   parseBody,
@@ -30,6 +31,7 @@ export class LeaseController {
     const target = parseLeaseSubject(this.config.subjectRoot, ctx.subject);
     if (target === null)
       throw new BrokerError('INVALID_REQUEST', `subject '${ctx.subject}' is not a lease subject`);
+    assertSubjectTokens(target);
     const { provider, pool, client } = target;
     annotateActiveSpan(
       {

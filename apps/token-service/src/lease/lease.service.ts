@@ -30,7 +30,7 @@ export interface LeaseTarget {
  */
 @Injectable()
 export class LeaseService {
-  private readonly lastChosen = new Map<string, string>();
+  private readonly lastChosen = new Map<string, { id: string; position: number }>();
   private readonly clearTokens = new Map<string, { sealed: string; token: string }>();
 
   constructor(
@@ -71,11 +71,13 @@ export class LeaseService {
     const now = this.clock.now();
     const policy = poolPolicy(this.config.file, provider, pool);
     const key = `${provider}/${pool}`;
+    const last = this.lastChosen.get(key);
     const selection = selectCredential({
       credentials: this.state.registry.pool(provider, pool),
       policy: policy.selection,
       health: policy.health,
-      lastChosen: this.lastChosen.get(key) ?? null,
+      lastChosen: last?.id ?? null,
+      ...(last === undefined ? {} : { lastPosition: last.position }),
       ask: {
         minValiditySeconds: request.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_SECONDS,
         exclude: new Set(request.exclude ?? []),
@@ -97,7 +99,7 @@ export class LeaseService {
       throw new BrokerError(selection.code, `${key}: ${selection.message}`, selection.retryAfterMs);
     }
     const credential = selection.credential;
-    this.lastChosen.set(key, credential.id);
+    this.lastChosen.set(key, { id: credential.id, position: selection.reason.position });
     const leaseId = randomUUID();
     if (selection.reason.halfOpenTrial) this.book.startTrial(credential.id, leaseId, now);
 

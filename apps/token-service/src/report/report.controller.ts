@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  assertSubjectTokens,
   BrokerError,
   parseBody,
   parseReportSubject,
@@ -26,6 +27,7 @@ export class ReportController {
     const client = parseReportSubject(this.config.subjectRoot, ctx.subject);
     if (client === null)
       throw new BrokerError('INVALID_REQUEST', `subject '${ctx.subject}' is not a report subject`);
+    assertSubjectTokens({ client });
     return this.reports.report(client, parseBody(ReportRequestSchema, body));
   }
 }

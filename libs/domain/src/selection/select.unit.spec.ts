@@ -79,6 +79,20 @@ describe('selectCredential', () => {
       );
     });
 
+    it('uses the position hint when it still names the last credential, and searches when it does not', () => {
+      const credentials = pool({}, {}, {});
+      expect(chosenId(select({ credentials, lastChosen: 'cred-b', lastPosition: 1 }))).toBe(
+        'cred-c',
+      );
+      // A credential joined in front since: the hint is stale and the id decides.
+      expect(chosenId(select({ credentials, lastChosen: 'cred-a', lastPosition: 2 }))).toBe(
+        'cred-b',
+      );
+      expect(chosenId(select({ credentials, lastChosen: 'cred-c', lastPosition: 7 }))).toBe(
+        'cred-a',
+      );
+    });
+
     it('hands out the only credential of a one-credential pool every time', () => {
       expect(run(3, { credentials: pool({}) })).toEqual(['cred-a', 'cred-a', 'cred-a']);
     });

@@ -115,6 +115,9 @@ export const withSpan = <T>(
     },
     parent,
   );
+  // Without an SDK and without a trace to continue the span is a placeholder with no
+  // context to carry: making it active would only cost AsyncLocalStorage hooks per promise.
+  if (!trace.isSpanContextValid(span.spanContext())) return runSpanless(span, work);
   return context.with(trace.setSpan(parent, span), async () => {
     try {
       return await work(span);
@@ -128,6 +131,14 @@ export const withSpan = <T>(
       span.end();
     }
   });
+};
+
+const runSpanless = async <T>(span: Span, work: (span: Span) => T | Promise<T>): Promise<T> => {
+  try {
+    return await work(span);
+  } finally {
+    span.end();
+  }
 };
 
 /**
