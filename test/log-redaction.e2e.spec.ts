@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -13,6 +15,10 @@ const CANARY_ACCESS = 'ya29.canary-access-5b8e0d41f2';
 const CANARY_SECRET = 'canary-client-secret-9c2d7a';
 const CLIENT_ID = 'canary-client';
 const BASIC = Buffer.from(`${CLIENT_ID}:${CANARY_SECRET}`).toString('base64');
+const WEBHOOK_KEY = Buffer.from('canary-webhook-signing-key-4e1f').toString('base64');
+const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY}`;
+/** A receiver URL whose path is a secret, as Slack's and Discord's are. */
+const WEBHOOK_PATH_SECRET = 'T0CANARY/B0CANARY/canarypathsecret7d1';
 
 /**
  * Secrets must never reach a log line or a span: an import and refreshes (one
@@ -26,6 +32,8 @@ describe('log redaction - no token, refresh token, client secret or Authorizatio
   let broker: BrokerHarness;
   const dir = mkdtempSync(join(tmpdir(), 'broker-redaction-'));
   const outputs: string[] = [];
+  let hooks: Server;
+  const hookRequests: string[] = [];
 
   beforeAll(async () => {
     server = await MockOAuthServer.start({
@@ -43,15 +51,23 @@ describe('log redaction - no token, refresh token, client secret or Authorizatio
           },
         },
         refresh: { timeoutMs: 2000, lockTtlMs: 5000 },
+        alerting: { allowPrivateWebhookTargets: true },
       },
       env: { LOG_LEVEL: 'debug', ...receiver.env },
     });
     await broker.start();
     await broker.start('refresh-scheduler');
+    await broker.start('alerting');
+    hooks = createServer((req, res) => {
+      hookRequests.push(req.url ?? '');
+      res.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
   }, 60_000);
 
   afterAll(async () => {
     await broker?.destroy();
+    await new Promise((resolve) => hooks?.close(resolve));
     await receiver?.close();
     await server?.close();
   });
@@ -104,6 +120,18 @@ describe('log redaction - no token, refresh token, client secret or Authorizatio
       const reply = await broker.admin('credentials.refresh', { id: 'canary-gcloud' });
       return reply.ok;
     });
+    // A webhook whose secret and URL path are canaries: added, sent a signed test, rotated.
+    const url = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/services/${WEBHOOK_PATH_SECRET}`;
+    const hook = await broker.admin('webhooks.add', {
+      url,
+      id: 'canary-hook',
+      secret: WEBHOOK_SECRET,
+    });
+    expect(hook.ok).toBe(true);
+    expect((await broker.admin('webhooks.test', { id: 'canary-hook' })).ok).toBe(true);
+    expect((await broker.admin('webhooks.rotate-secret', { id: 'canary-hook' })).ok).toBe(true);
+    expect(hookRequests).toContain(`/services/${WEBHOOK_PATH_SECRET}`);
+
     const lease = await broker.lease('gemini-cli', 'default', 'canary-bot');
     expect(lease.ok).toBe(true);
     const leased = (lease['lease'] as { accessToken: string }).accessToken;
@@ -118,12 +146,15 @@ describe('log redaction - no token, refresh token, client secret or Authorizatio
     const spans = receiver.bodies.join('\n');
     expect(logs).toContain('credential refreshed'); // the logs are really there
     expect(logs).toContain('refresh failed');
+    expect(logs).toMatch(/canary-hook/); // alerting logged the endpoint it was given
     expect(spans).toContain('canary-gemini'); // and so are the spans
 
     const secrets = [
       CANARY_ACCESS,
       CANARY_SECRET,
       BASIC,
+      WEBHOOK_KEY,
+      WEBHOOK_PATH_SECRET,
       gcloud.refreshToken,
       gemini.refreshToken,
       ...server.issuedTokens,
