@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect, nanos, RetentionPolicy, StorageType, type NatsConnection } from 'nats';
+import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
 import {
   addCredential,
@@ -47,32 +47,9 @@ const DUE_SPACING_MS = 4_000;
 const BUFFER_SECONDS = 600;
 
 // libs/nats-transport cannot be loaded by jest (its index pulls in ESM-only Nest
-// packages): the names and the retention of its streams, which services
-// starting later keep and bring to BROKER_JETSTREAM_REPLICAS.
+// packages): the names of the streams the services create.
 const eventStreamName = (root: string) => `${root.toUpperCase()}_EVENTS`;
 const commandStreamName = (root: string) => `${root.toUpperCase()}_CMD`;
-
-const createStreams = async (nats: NatsConnection): Promise<void> => {
-  const jsm = await nats.jetstreamManager();
-  const common = {
-    storage: StorageType.File,
-    duplicate_window: nanos(10 * 60_000),
-    num_replicas: REPLICAS,
-  };
-  await jsm.streams.add({
-    name: commandStreamName(ROOT),
-    subjects: [`${ROOT}.v1.cmd.>`],
-    retention: RetentionPolicy.Workqueue,
-    max_age: nanos(24 * 3600_000),
-    ...common,
-  });
-  await jsm.streams.add({
-    name: eventStreamName(ROOT),
-    subjects: [`${ROOT}.v1.events.>`],
-    retention: RetentionPolicy.Limits,
-    ...common,
-  });
-};
 
 interface Led {
   readonly what: string;
@@ -178,7 +155,6 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
     });
     const admin = { user: 'admin', pass: passwordOf('admin') };
 
-    // The broker's streams with three replicas, created before any service starts.
     const setup = await connect({ servers: cluster.urls().split(','), ...admin });
     await waitFor(
       'the JetStream cluster to elect a meta leader',
@@ -189,9 +165,6 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
         ),
       30_000,
     );
-    await createStreams(setup);
-    const events = await (await setup.jetstreamManager()).streams.info(eventStreamName(ROOT));
-    expect(events.config.num_replicas).toBe(REPLICAS);
     // The node to kill: made to lead every stream and consumer below, the worst case.
     const victim = 0;
     const survivors = [1, 2];
@@ -240,6 +213,19 @@ describe('NATS cluster: a node SIGKILLed and restarted under lease load', () => 
       ...as('alerting'),
       NATS_URL: cluster.urls([victim, ...survivors]),
     });
+    // The services created their streams and durable consumers themselves, replicated as configured.
+    const jsm = await broker.nats.jetstreamManager();
+    for (const stream of [eventStreamName(ROOT), commandStreamName(ROOT)]) {
+      expect({ stream, replicas: (await jsm.streams.info(stream)).config.num_replicas }).toEqual({
+        stream,
+        replicas: REPLICAS,
+      });
+      for (const consumer of await jsm.consumers.list(stream).next())
+        expect({ consumer: consumer.name, replicas: consumer.config.num_replicas }).toEqual({
+          consumer: consumer.name,
+          replicas: REPLICAS,
+        });
+    }
     await leadEverythingFrom(broker.nats, PrivateNatsCluster.nodeName(victim));
     db = new pg.Client({ connectionString: broker.databaseUrl });
     await db.connect();
