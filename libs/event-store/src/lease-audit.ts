@@ -23,6 +23,30 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** One group commit's statement: every row in one INSERT (the capacity probe times it too). */
+export const insertLeaseAuditRows = async (
+  db: Pick<DataSource, 'query'>,
+  rows: readonly LeaseAuditRow[],
+): Promise<void> => {
+  await db.query(
+    `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                          $7::text[], $8::jsonb[], $9::text[], $10::text[])`,
+    [
+      rows.map((r) => r.leaseId),
+      rows.map((r) => r.client),
+      rows.map((r) => r.provider),
+      rows.map((r) => r.pool),
+      rows.map((r) => r.credentialId),
+      rows.map((r) => r.expiresAt),
+      rows.map((r) => r.model),
+      rows.map((r) => JSON.stringify(r.selection)),
+      rows.map((r) => r.traceId),
+      rows.map((r) => r.replica),
+    ],
+  );
+};
+
 /**
  * Writes lease audit rows in group commits: a flush starts as soon as a row waits
  * and none is running, and takes every row that queued up meanwhile. Each caller
@@ -66,24 +90,8 @@ export class LeaseAuditWriter {
     }
   }
 
-  private async insert(rows: readonly LeaseAuditRow[]): Promise<void> {
-    await this.db.query(
-      `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                            $7::text[], $8::jsonb[], $9::text[], $10::text[])`,
-      [
-        rows.map((r) => r.leaseId),
-        rows.map((r) => r.client),
-        rows.map((r) => r.provider),
-        rows.map((r) => r.pool),
-        rows.map((r) => r.credentialId),
-        rows.map((r) => r.expiresAt),
-        rows.map((r) => r.model),
-        rows.map((r) => JSON.stringify(r.selection)),
-        rows.map((r) => r.traceId),
-        rows.map((r) => r.replica),
-      ],
-    );
+  private insert(rows: readonly LeaseAuditRow[]): Promise<void> {
+    return insertLeaseAuditRows(this.db, rows);
   }
 }
 
