@@ -22,6 +22,8 @@ export const WebhookViewSchema = z.strictObject({
   addedAt: TimestampSchema,
   /** Set while an older secret still signs beside the current one. */
   previousSecretValidUntil: TimestampSchema.nullable(),
+  /** The version of the endpoint's stream this view was folded to (`replay --verify` compares at it). */
+  version: z.number().int().positive(),
 });
 export type WebhookView = z.infer<typeof WebhookViewSchema>;
 
@@ -56,6 +58,8 @@ export const AlertViewSchema = z.strictObject({
   details: AlertDetailsSchema,
   firedAt: TimestampSchema,
   resolvedAt: TimestampSchema.nullable(),
+  /** The version of the alert key's stream this view was folded to (`replay --verify` compares at it). */
+  version: z.number().int().positive(),
 });
 export type AlertView = z.infer<typeof AlertViewSchema>;
 

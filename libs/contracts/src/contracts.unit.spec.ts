@@ -319,6 +319,7 @@ describe('contracts', () => {
       source: 'admin',
       addedAt: NOW_ISO,
       previousSecretValidUntil: null,
+      version: 1,
     };
     const delivery = {
       id: 'msg_2b1c',
@@ -425,6 +426,7 @@ describe('contracts', () => {
             details: { failure_rate: 0.375, total_requests: 40 },
             firedAt: NOW_ISO,
             resolvedAt: null,
+            version: 1,
           },
         ],
       },

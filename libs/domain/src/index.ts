@@ -15,3 +15,4 @@ export * from './credential/rotation-decisions.js';
 export * from './alerts/index.js';
 export * from './usage/pool-usage-window.js';
 export * from './views/live-differences.js';
+export * from './views/alerting-live-differences.js';

@@ -18,3 +18,5 @@ export * from './live-comparison.js';
 export * from './log-snapshot.js';
 export * from './log-lag.js';
 export * from './snapshot-store.js';
+export * from './alerting-fold.js';
+export * from './alerting-live-comparison.js';

@@ -49,6 +49,32 @@ export const auditPool = (db: DataSource, onError: (error: Error) => void): pg.P
   return pool;
 };
 
+/** One group commit's statement, its rows as one JSON parameter (cheaper to encode than ten arrays); the capacity probe times it too. */
+export const insertLeaseAuditRows = async (
+  db: Pick<SqlRunner, 'query'>,
+  rows: readonly LeaseAuditRow[],
+): Promise<void> => {
+  const records = rows.map((row) => ({
+    lease_id: row.leaseId,
+    client: row.client,
+    provider: row.provider,
+    pool: row.pool,
+    credential_id: row.credentialId,
+    expires_at: row.expiresAt,
+    model: row.model,
+    selection: row.selection,
+    trace_id: row.traceId,
+    replica: row.replica,
+  }));
+  await db.query(
+    `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
+     SELECT lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica
+     FROM jsonb_to_recordset($1::jsonb) AS r(lease_id uuid, client text, provider text, pool text, credential_id text,
+                                              expires_at timestamptz, model text, selection jsonb, trace_id text, replica text)`,
+    [JSON.stringify(records)],
+  );
+};
+
 /**
  * Writes lease audit rows in group commits: a flush starts as soon as a row waits
  * and none is running, and takes every row that queued up meanwhile. Each caller
@@ -105,26 +131,10 @@ export class LeaseAuditWriter {
     }
   }
 
-  /** One statement per batch, its rows as one JSON parameter: cheaper to encode than ten arrays. */
-  private async insert(batch: readonly Pending[]): Promise<void> {
-    const rows = batch.map(({ row }) => ({
-      lease_id: row.leaseId,
-      client: row.client,
-      provider: row.provider,
-      pool: row.pool,
-      credential_id: row.credentialId,
-      expires_at: row.expiresAt,
-      model: row.model,
-      selection: row.selection,
-      trace_id: row.traceId,
-      replica: row.replica,
-    }));
-    await this.db.query(
-      `INSERT INTO lease_audit (lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica)
-       SELECT lease_id, client, provider, pool, credential_id, expires_at, model, selection, trace_id, replica
-       FROM jsonb_to_recordset($1::jsonb) AS r(lease_id uuid, client text, provider text, pool text, credential_id text,
-                                                expires_at timestamptz, model text, selection jsonb, trace_id text, replica text)`,
-      [JSON.stringify(rows)],
+  private insert(batch: readonly Pending[]): Promise<void> {
+    return insertLeaseAuditRows(
+      this.db,
+      batch.map((p) => p.row),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { BrokerEventSchema, CredentialEventSchema, describeIssues } from '@broker/contracts';
 import { CredentialRegistry, type CredentialState } from '@broker/domain';
+import { AlertingFold, isAlertingStream } from './alerting-fold.js';
 import { ChainCheck } from './chain-check.js';
 import type { StoredEvent } from './types.js';
 
@@ -37,6 +38,8 @@ export interface ReplayOptions {
    * version a live replica answered with, to compare the two at the same point.
    */
   readonly keepAtVersion?: ReadonlyMap<string, number>;
+  /** The same for alert and webhook endpoint streams, by stream id. */
+  readonly keepStreamsAtVersion?: ReadonlyMap<string, number>;
 }
 
 interface Kept {
@@ -46,12 +49,14 @@ interface Kept {
 
 /**
  * Folds the log with the same `evolve` the services use (through the
- * `CredentialRegistry`) while checking every stream's hash chain. Feed it events
+ * `CredentialRegistry`), and alert and webhook streams with the alerting
+ * service's `AlertBook` and `WebhookRegistry`, while checking every stream's hash chain. Feed it events
  * in commit order, batch by batch; memory grows with streams, not with events.
  * The first problem of a stream stops that stream: nothing after it is folded.
  */
 export class LogReplay {
   readonly registry = new CredentialRegistry();
+  readonly alerting: AlertingFold;
   /** The first problem of each bad stream, in log order. */
   readonly problems: ReplayProblem[] = [];
   private readonly chain = new ChainCheck();
@@ -59,9 +64,12 @@ export class LogReplay {
   private readonly broken = new Set<string>();
   private readonly last = new Map<string, StoredEvent>();
   private readonly kept = new Map<string, Kept>();
+  private readonly keptEvents = new Map<string, StoredEvent>();
   private count = 0;
 
-  constructor(private readonly options: ReplayOptions = {}) {}
+  constructor(private readonly options: ReplayOptions = {}) {
+    this.alerting = new AlertingFold(options.keepStreamsAtVersion);
+  }
 
   add(event: StoredEvent): void {
     this.count += 1;
@@ -74,6 +82,8 @@ export class LogReplay {
       return;
     }
     this.last.set(event.streamId, event);
+    if (this.options.keepStreamsAtVersion?.get(event.streamId) === event.streamVersion)
+      this.keptEvents.set(event.streamId, event);
   }
 
   addAll(events: Iterable<StoredEvent>): this {
@@ -103,6 +113,14 @@ export class LogReplay {
     return event === undefined ? undefined : eventRef(event);
   }
 
+  /** The event that took an alert or webhook stream to `version`, if kept or last. */
+  eventAt(streamId: string, version: number): EventRef | undefined {
+    const event = [this.keptEvents.get(streamId), this.last.get(streamId)].find(
+      (e) => e?.streamVersion === version,
+    );
+    return event === undefined ? undefined : eventRef(event);
+  }
+
   /** The credential as it was at `version`, with the event that made it so, if the fold got there. */
   stateAt(
     credentialId: string,
@@ -118,11 +136,12 @@ export class LogReplay {
   }
 
   /**
-   * Reads one event and folds it if it is a credential's; returns what is wrong
-   * with it, or null. Other streams (pools, alerts, webhooks) must hold events the
-   * broker knows, but their state is not the credentials' and is not folded here.
+   * Reads one event and folds it if it is a credential's, an alert's or a webhook
+   * endpoint's; returns what is wrong with it, or null. Pool streams must hold
+   * events the broker knows; their usage windows have no live view to compare with.
    */
   private fold(event: StoredEvent): string | null {
+    if (isAlertingStream(event.streamId)) return this.alerting.fold(event);
     if (!event.streamId.startsWith(CREDENTIAL_STREAM)) {
       const known = BrokerEventSchema.safeParse({ type: event.type, data: event.data });
       return known.success

@@ -7,6 +7,7 @@ import {
   type AdminReply,
   type AlertView,
 } from '@broker/contracts';
+import { alertView } from '@broker/domain';
 import { AlertProjection } from './alert-projection.js';
 
 @Controller()
@@ -19,21 +20,7 @@ export class AlertsController {
     const filter = parseBody(AdminVerbs['alerts.list'].request, body);
     const alerts: AlertView[] = this.projection.book
       .all()
-      .flatMap(({ last }) => (last === null ? [] : [last]))
-      .map((last) => {
-        const resolvedAt = 'resolvedAt' in last ? last.resolvedAt : null;
-        return {
-          alertId: last.alertId,
-          key: last.key,
-          type: last.type,
-          subject: last.subject,
-          state: resolvedAt === null ? ('firing' as const) : ('resolved' as const),
-          message: last.message,
-          details: last.details,
-          firedAt: last.firedAt,
-          resolvedAt,
-        };
-      })
+      .flatMap((record) => alertView(record) ?? [])
       .filter((a) => filter.state === undefined || a.state === filter.state)
       .sort((a, b) =>
         a.state !== b.state ? (a.state === 'firing' ? -1 : 1) : a.firedAt < b.firedAt ? 1 : -1,

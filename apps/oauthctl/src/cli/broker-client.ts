@@ -14,7 +14,11 @@ export interface AdminReplyBody {
 
 /** Who answers a verb, for messages that say what to start. */
 const answeredBy = (verb: string): string =>
-  verb.startsWith('schedule.') ? 'refresh scheduler' : 'token service';
+  verb.startsWith('schedule.')
+    ? 'refresh scheduler'
+    : verb.startsWith('alerts.') || verb.startsWith('webhooks.')
+      ? 'alerting service'
+      : 'token service';
 
 /** The admin side of the protocol, as any NATS client speaks it. */
 export class BrokerClient {
@@ -79,7 +83,9 @@ export class BrokerClient {
       const who = answeredBy(verb);
       if (code === '503')
         throw new UnreachableError(
-          `no ${who} answers ${subject}: nothing is running on subject root '${this.root}' (BROKER_SUBJECT_ROOT)`,
+          who === 'token service'
+            ? `no ${who} answers ${subject}: nothing is running on subject root '${this.root}' (BROKER_SUBJECT_ROOT)`
+            : `no ${who} answers ${subject}: is it running on subject root '${this.root}' (BROKER_SUBJECT_ROOT)?`,
         );
       if (code === 'TIMEOUT')
         throw new UnreachableError(

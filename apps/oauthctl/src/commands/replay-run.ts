@@ -1,14 +1,38 @@
 import type { DataSource } from 'typeorm';
-import { toCredentialView, toHealthView, type CredentialState } from '@broker/domain';
+import type { AlertView } from '@broker/contracts';
+import {
+  alertView,
+  toCredentialView,
+  toHealthView,
+  type AlertBook,
+  type CredentialState,
+} from '@broker/domain';
 import { createDataSource, replayPostgresLog, type ReplayProblem } from '@broker/event-store';
 import type { CommandContext } from '../cli/context.js';
 import { UnreachableError, UsageError, VerificationFailed } from '../cli/exit-codes.js';
 import type { Output } from '../cli/output.js';
 import { table } from '../format/table.js';
 import { parseInstant } from '../format/time.js';
-import { verifyLog } from './replay-verify.js';
+import { verifyLog, type ComparedWithLive } from './replay-verify.js';
+import { alertLine } from './webhooks-format.js';
 
 const number = new Intl.NumberFormat('en-US');
+const counted = (n: number, what: string): string =>
+  `${number.format(n)} ${what}${n === 1 ? '' : 's'}`;
+
+/** Every alert as the fold left it, firing first, newest first, as `alerts.list` orders them. */
+const alertsOf = (book: AlertBook): AlertView[] =>
+  book
+    .all()
+    .flatMap((record) => alertView(record) ?? [])
+    .sort((a, b) =>
+      a.state !== b.state ? (a.state === 'firing' ? -1 : 1) : a.firedAt < b.firedAt ? 1 : -1,
+    );
+
+const liveLine = (compared: ComparedWithLive | null): string =>
+  compared === null
+    ? 'not compared with the live services'
+    : `${counted(compared.credentials, 'credential')} match the live token service, ${counted(compared.alerts, 'alert')} and ${counted(compared.webhooks, 'webhook')} the live alerting service`;
 
 /** `credential-work1 version 3 (position 17, event 5f…, credential.cooled-down.v1, recorded …): what` */
 export const describeProblem = (p: ReplayProblem): string =>
@@ -83,6 +107,7 @@ export const runReplay = async (options: ReplayOptions, context: CommandContext)
       };
       if (replay.firstProblem !== null) fail(out, replay.firstProblem, summary);
       const credentials = [...replay.registry.all()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const alerts = alertsOf(replay.alerting.alerts);
       if (out.json) {
         out.document({
           ok: true,
@@ -92,6 +117,7 @@ export const runReplay = async (options: ReplayOptions, context: CommandContext)
             health: toHealthView(c, until),
             version: c.version,
           })),
+          alerts,
         });
         return;
       }
@@ -109,6 +135,11 @@ export const runReplay = async (options: ReplayOptions, context: CommandContext)
       ];
       for (const line of table([header, ...credentials.map((c) => stateRow(c, until))]))
         out.line(line);
+      const firing = alerts.filter((a) => a.state === 'firing');
+      out.line(
+        `${counted(firing.length, 'alert')} firing, ${number.format(alerts.length - firing.length)} resolved`,
+      );
+      for (const alert of firing) out.line(alertLine(alert));
       return;
     }
     const verification = options.live
@@ -119,6 +150,8 @@ export const runReplay = async (options: ReplayOptions, context: CommandContext)
       events: replay.events,
       streams: replay.streams,
       credentials: replay.registry.size,
+      alerts: replay.alerting.alerts.all().length,
+      webhooks: replay.alerting.webhooks.all().length,
       comparedWithLive: verification.comparedWithLive,
       seconds: Number(((performance.now() - started) / 1000).toFixed(3)),
     };
@@ -127,12 +160,8 @@ export const runReplay = async (options: ReplayOptions, context: CommandContext)
       out.document({ ok: true, ...summary });
       return;
     }
-    const live =
-      summary.comparedWithLive === null
-        ? 'not compared with the live token service'
-        : `${number.format(summary.comparedWithLive)} credentials match the live token service`;
     out.line(
-      `${out.paint('[ok]', 'green')} ${number.format(summary.events)} events in ${number.format(summary.streams)} streams verified in ${summary.seconds} s: every hash chain holds, every event folds, ${live}`,
+      `${out.paint('[ok]', 'green')} ${number.format(summary.events)} events in ${number.format(summary.streams)} streams verified in ${summary.seconds} s: every hash chain holds, every event folds, ${liveLine(summary.comparedWithLive)}`,
     );
   } finally {
     await db.destroy();

@@ -1,4 +1,10 @@
-import type { AlertDetails, AlertingEventOf, AlertSubject, AlertType } from '@broker/contracts';
+import type {
+  AlertDetails,
+  AlertingEventOf,
+  AlertSubject,
+  AlertType,
+  AlertView,
+} from '@broker/contracts';
 import type { Condition } from './rules.js';
 
 export interface ActiveAlert {
@@ -49,6 +55,10 @@ export class AlertBook {
         : null;
     this.records.set(d.key, { version: streamVersion, active, last: d });
     return 'applied';
+  }
+
+  get(key: string): AlertRecord | undefined {
+    return this.records.get(key);
   }
 
   firingKeys(): Set<string> {
@@ -119,3 +129,22 @@ export class AlertBook {
     return transitions;
   }
 }
+
+/** How `alerts.list` shows an alert: its latest event, at its stream's version. */
+export const alertView = (record: AlertRecord): AlertView | null => {
+  const last = record.last;
+  if (last === null) return null;
+  const resolvedAt = 'resolvedAt' in last ? last.resolvedAt : null;
+  return {
+    alertId: last.alertId,
+    key: last.key,
+    type: last.type,
+    subject: last.subject,
+    state: resolvedAt === null ? 'firing' : 'resolved',
+    message: last.message,
+    details: last.details,
+    firedAt: last.firedAt,
+    resolvedAt,
+    version: record.version,
+  };
+};

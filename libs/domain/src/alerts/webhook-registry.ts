@@ -128,5 +128,6 @@ export const webhookView = (endpoint: WebhookEndpoint, now: number): WebhookView
     addedAt: new Date(endpoint.addedAt).toISOString(),
     previousSecretValidUntil:
       previous.length === 0 ? null : new Date(Math.max(...previous)).toISOString(),
+    version: endpoint.version,
   };
 };
