@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 type LogLine = Record<string, unknown> & { msg?: string };
 
+/** USER_HZ: Linux reports /proc CPU times in ticks of 1/100 s on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** A node process of the bench: a service of the broker or a baseline responder. */
 export class BenchProcess {
   /** Every process the bench started and that has not exited: killed if the bench is interrupted. */
@@ -84,6 +87,14 @@ export class BenchProcess {
   async ready(timeoutMs = 600_000): Promise<number> {
     const line = await this.waitForLog((l) => l.msg === 'ready', timeoutMs);
     return (line['at'] as number) - this.startedAt;
+  }
+
+  /** CPU time the process has used so far (user + system), in milliseconds, from /proc. */
+  cpuMs(): number {
+    // Fields 14 and 15 of /proc/<pid>/stat, counted after the command name's closing parenthesis.
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
+    const ticks = Number(fields?.[11] ?? NaN) + Number(fields?.[12] ?? NaN);
+    return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
   }
 
   /** Resident set size now, in KiB, from /proc. */

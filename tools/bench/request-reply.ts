@@ -11,36 +11,54 @@ const CONNECTIONS = 4;
 const TARGETS = ['broker', 'durable', 'bare'] as const;
 type Target = (typeof TARGETS)[number];
 
+/** A round's figures plus the CPU the answering process spent per request (µs), robust to a busy machine. */
+interface Measured extends LoadResult {
+  readonly cpuUsPerRequest: number;
+}
+
 interface Level {
   readonly inFlight: number;
-  readonly medians: Record<Target, LoadResult>;
-  readonly rounds: Record<Target, LoadResult[]>;
+  readonly medians: Record<Target, Measured>;
+  readonly rounds: Record<Target, Measured[]>;
 }
 
 /** Each target measured once per round, in a rotating order, so that drift hits all alike. */
 const measureLevels = async (
   connections: NatsConnection[],
   subjects: Record<Target, string>,
+  responders: Record<Target, BenchProcess>,
   body: Body,
   scale: Scale,
 ): Promise<Level[]> => {
+  const measure = async (target: Target, inFlight: number): Promise<Measured> => {
+    const before = responders[target].cpuMs();
+    const result = await closedLoop(
+      connections,
+      subjects[target],
+      body,
+      inFlight,
+      scale.secondsPerRound,
+    );
+    const cpuMs = responders[target].cpuMs() - before;
+    const requests = result.rate * scale.secondsPerRound;
+    return { ...result, cpuUsPerRequest: requests > 0 ? (cpuMs * 1000) / requests : NaN };
+  };
   const levels: Level[] = [];
   for (const inFlight of scale.inFlight) {
-    const rounds: Record<Target, LoadResult[]> = { broker: [], durable: [], bare: [] };
+    const rounds: Record<Target, Measured[]> = { broker: [], durable: [], bare: [] };
     for (const target of TARGETS)
       await closedLoop(connections, subjects[target], body, inFlight, 0.3);
     for (let round = 0; round < scale.rounds; round += 1) {
       for (let i = 0; i < TARGETS.length; i += 1) {
         const target = TARGETS[(round + i) % TARGETS.length] as Target;
-        rounds[target].push(
-          await closedLoop(connections, subjects[target], body, inFlight, scale.secondsPerRound),
-        );
+        rounds[target].push(await measure(target, inFlight));
       }
     }
-    const of = (target: Target): LoadResult => ({
+    const of = (target: Target): Measured => ({
       rate: median(rounds[target].map((r) => r.rate)),
       p50Ms: median(rounds[target].map((r) => r.p50Ms)),
       p99Ms: median(rounds[target].map((r) => r.p99Ms)),
+      cpuUsPerRequest: median(rounds[target].map((r) => r.cpuUsPerRequest)),
     });
     levels.push({
       inFlight,
@@ -88,6 +106,14 @@ const report = (results: Results, verb: string, levels: readonly Level[]): void 
       measure: 'p50/p99 ms',
       baseline: `bare ${bare.p50Ms.toFixed(1)}/${bare.p99Ms.toFixed(1)}`,
     });
+    // CPU per request of the answering process: what each design costs, whatever else runs.
+    results.row({
+      benchmark: name,
+      measure: 'CPU µs/req',
+      broker: broker.cpuUsPerRequest.toFixed(1),
+      baseline: `durable ${durable.cpuUsPerRequest.toFixed(1)}, bare ${bare.cpuUsPerRequest.toFixed(1)}`,
+      ratio: broker.cpuUsPerRequest / durable.cpuUsPerRequest,
+    });
   }
 };
 
@@ -99,6 +125,7 @@ const startBaselines = async (
 ): Promise<{
   processes: BenchProcess[];
   subjects: Pick<Record<Target, string>, 'bare' | 'durable'>;
+  responders: Pick<Record<Target, BenchProcess>, 'bare' | 'durable'>;
 }> => {
   const bare = `${root}.baseline.${verb}.bare`;
   const durable = `${root}.baseline.${verb}.durable`;
@@ -112,7 +139,12 @@ const startBaselines = async (
     ]),
   ];
   for (const p of processes) await p.ready(30_000);
-  return { processes, subjects: { bare, durable } };
+  const [bareProcess, durableProcess] = processes as [BenchProcess, BenchProcess];
+  return {
+    processes,
+    subjects: { bare, durable },
+    responders: { bare: bareProcess, durable: durableProcess },
+  };
 };
 
 /**
@@ -157,6 +189,7 @@ export const requestReply = async (
     const leases = await measureLevels(
       connections,
       { broker: lease, ...leaseBaselines.subjects },
+      { broker: service, ...leaseBaselines.responders },
       '{}',
       scale,
     );
@@ -180,6 +213,7 @@ export const requestReply = async (
     const reports = await measureLevels(
       connections,
       { broker: reportSubject, ...reportBaselines.subjects },
+      { broker: service, ...reportBaselines.responders },
       reportBody,
       scale,
     );
