@@ -11,6 +11,7 @@ import {
   type Span,
 } from '@broker/observability';
 import { NatsJsonContext } from './nats-json.context.js';
+import { ReplyBatch } from './reply-batch.js';
 
 export interface NatsJsonTransportOptions {
   readonly connection: NatsConnection;
@@ -40,6 +41,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export class NatsJsonTransport extends Server implements CustomTransportStrategy {
   private readonly subscriptions: Subscription[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly replies = new ReplyBatch((error, subject) =>
+    this.options.onUnexpectedError?.(error, subject),
+  );
 
   constructor(private readonly options: NatsJsonTransportOptions) {
     super();
@@ -118,11 +122,7 @@ export class NatsJsonTransport extends Server implements CustomTransportStrategy
     span.setAttribute(SpanAttributes.outcome, outcome);
     if (outcome === 'INTERNAL') markSpanFailed('internal error', span);
     if (msg.reply !== undefined && msg.reply !== '') {
-      try {
-        msg.respond(encoder.encode(JSON.stringify(reply)));
-      } catch (error) {
-        this.options.onUnexpectedError?.(error, msg.subject);
-      }
+      await this.replies.respond(msg, encoder.encode(JSON.stringify(reply)));
     }
   }
 
