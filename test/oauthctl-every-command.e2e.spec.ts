@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,30 +7,11 @@ import {
   REPO_ROOT,
   type BrokerHarness,
 } from '@broker/testing';
+import { runOauthctl, type Run } from './support/oauthctl.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const CLI = join(REPO_ROOT, 'dist/apps/oauthctl/src/main.js');
 const FIXTURES = join(REPO_ROOT, 'libs/domain/src/import/fixtures');
 
-const oauthctl = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { cwd: REPO_ROOT, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error === null ? 0 : ((error as { code?: number }).code ?? null),
-          stdout,
-          stderr,
-        }),
-    );
-  });
+const oauthctl = runOauthctl;
 
 /** The subcommands a help text lists under "Commands:", without `help` itself. */
 const subcommandsIn = (help: string): string[] => {

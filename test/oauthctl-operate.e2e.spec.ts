@@ -1,21 +1,13 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { chainHash } from '@broker/event-store';
 import {
   addCredential,
   brokerWithOAuthServer,
   MockOAuthServer,
-  REPO_ROOT,
   type BrokerHarness,
   type Reply,
 } from '@broker/testing';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runOauthctl, type Run } from './support/oauthctl.js';
 
 interface LeaseBody {
   leaseId: string;
@@ -48,23 +40,7 @@ describe('oauthctl - operating the broker (real CLI against real services)', () 
 
   /** Runs the built CLI with the broker's environment; stdout and stderr apart. */
   const oauthctl = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(REPO_ROOT, 'dist/apps/oauthctl/src/main.js'), ...args],
-        {
-          cwd: REPO_ROOT,
-          env: { ...process.env, ...broker.serviceEnv, ...env },
-          maxBuffer: 16 * 1024 * 1024,
-        },
-        (error, stdout, stderr) =>
-          resolve({
-            code: error === null ? 0 : ((error as { code?: number }).code ?? null),
-            stdout,
-            stderr,
-          }),
-      );
-    });
+    runOauthctl(args, { ...broker.serviceEnv, ...env });
 
   const json = <T>(run: Run): T => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });

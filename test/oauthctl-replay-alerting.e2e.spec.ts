@@ -1,21 +1,13 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { chainHash } from '@broker/event-store';
 import {
   addCredential,
   BrokerHarness,
-  REPO_ROOT,
   waitFor,
   WebhookReceiver,
   type ServiceProcess,
 } from '@broker/testing';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runOauthctl, type Run } from './support/oauthctl.js';
 
 interface EventRow {
   event_id: string;
@@ -44,20 +36,7 @@ describe('oauthctl replay against the live alerting service (real CLI, real serv
   let db: pg.Client;
   let beforeAlert: string;
 
-  const oauthctl = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(REPO_ROOT, 'dist/apps/oauthctl/src/main.js'), ...args],
-        { cwd: REPO_ROOT, env: { ...process.env, ...broker.serviceEnv } },
-        (error, stdout, stderr) =>
-          resolve({
-            code: error === null ? 0 : ((error as { code?: number }).code ?? null),
-            stdout,
-            stderr,
-          }),
-      );
-    });
+  const oauthctl = (args: string[]): Promise<Run> => runOauthctl(args, broker.serviceEnv);
 
   const verifyFails = async (): Promise<Problem> => {
     const run = await oauthctl(['replay', '--verify', '--json']);

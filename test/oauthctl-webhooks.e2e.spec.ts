@@ -1,33 +1,13 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { addCredential, BrokerHarness, REPO_ROOT, waitFor, WebhookReceiver } from '@broker/testing';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { addCredential, BrokerHarness, waitFor, WebhookReceiver } from '@broker/testing';
+import { runOauthctl, type Run } from './support/oauthctl.js';
 
 describe('oauthctl webhooks and alerts', () => {
   let broker: BrokerHarness;
   let receiver: WebhookReceiver;
 
-  const oauthctl = (args: string[]): Promise<Run> =>
-    new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [join(REPO_ROOT, 'dist/apps/oauthctl/src/main.js'), ...args],
-        { cwd: REPO_ROOT, env: { ...process.env, ...broker.serviceEnv } },
-        (error, stdout, stderr) =>
-          resolve({
-            code: error === null ? 0 : ((error as { code?: number }).code ?? null),
-            stdout,
-            stderr,
-          }),
-      );
-    });
+  const oauthctl = (args: string[]): Promise<Run> => runOauthctl(args, broker.serviceEnv);
 
   beforeAll(async () => {
     receiver = await WebhookReceiver.start();
