@@ -11,6 +11,7 @@ import {
 import { ProviderRegistry } from '@broker/providers';
 import {
   createMicroservice,
+  databaseClock,
   failedToStart,
   natsReadiness,
   openDatabase,
@@ -47,7 +48,12 @@ const bootstrap = async (): Promise<void> => {
   const dataSource = await openDatabase(config, logger);
   const nats = await connectNats(config, SERVICE);
 
-  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
+  // Expiry, due times and leases go by the database's clock, which every replica shares.
+  const clock = await databaseClock(
+    serviceClock(process.env, nats, config.subjectRoot, config.production),
+    dataSource,
+    logger,
+  );
   const app = await createMicroservice({
     service: SERVICE,
     module: TokenServiceModule.with({
@@ -93,6 +99,7 @@ const bootstrap = async (): Promise<void> => {
   );
 
   stopOnSignal(logger, [
+    () => Promise.resolve(clock.stop()),
     () => app.close(), // answers what is in flight, flushes usage, stops following the log
     () => nats.drain(),
     () => dataSource.destroy(),
