@@ -6,3 +6,4 @@ export * from './readiness.js';
 export * from './startup.js';
 export * from './clock-correction.js';
 export * from './database-clock.js';
+export * from './test-switch.js';
