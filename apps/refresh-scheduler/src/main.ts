@@ -10,6 +10,7 @@ import {
 } from '@broker/observability';
 import {
   createMicroservice,
+  databaseClock,
   failedToStart,
   natsReadiness,
   openDatabase,
@@ -35,7 +36,12 @@ const bootstrap = async (): Promise<void> => {
   const dataSource = await openDatabase(config, logger, 4);
   const nats = await connectNats(config, SERVICE);
   await ensureCommandStream(nats, config.subjectRoot, config.jetStreamReplicas);
-  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
+  // Expiry, due times and leases go by the database's clock, which every replica shares.
+  const clock = await databaseClock(
+    serviceClock(process.env, nats, config.subjectRoot, config.production),
+    dataSource,
+    logger,
+  );
   const app = await createMicroservice({
     service: SERVICE,
     module: RefreshSchedulerModule.with({ config, logger, clock, dataSource, nats, metrics }),
@@ -64,6 +70,7 @@ const bootstrap = async (): Promise<void> => {
     'ready',
   );
   stopOnSignal(logger, [
+    () => Promise.resolve(clock.stop()),
     () => app.close(),
     () => nats.drain(),
     () => dataSource.destroy(),

@@ -12,6 +12,7 @@ import { LeaseAuditWriter } from '@broker/event-store';
 import { ProviderRegistry } from '@broker/providers';
 import {
   createMicroservice,
+  databaseClock,
   failedToStart,
   natsReadiness,
   openDatabase,
@@ -48,7 +49,12 @@ const bootstrap = async (): Promise<void> => {
   const dataSource = await openDatabase(config, logger);
   const nats = await connectNats(config, SERVICE);
 
-  const clock = serviceClock(process.env, nats, config.subjectRoot, config.production);
+  // Expiry, due times and leases go by the database's clock, which every replica shares.
+  const clock = await databaseClock(
+    serviceClock(process.env, nats, config.subjectRoot, config.production),
+    dataSource,
+    logger,
+  );
   const app = await createMicroservice({
     service: SERVICE,
     module: TokenServiceModule.with({
@@ -95,6 +101,7 @@ const bootstrap = async (): Promise<void> => {
   );
 
   stopOnSignal(logger, [
+    () => Promise.resolve(clock.stop()),
     () => app.close(), // answers what is in flight, flushes usage, stops following the log
     () => audit.close(),
     () => nats.drain(),

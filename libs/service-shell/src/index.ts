@@ -5,3 +5,6 @@ export * from './controlled-clock.js';
 export * from './readiness.js';
 export * from './startup.js';
 export * from './set-aside-recorder.js';
+export * from './clock-correction.js';
+export * from './database-clock.js';
+export * from './test-switch.js';

@@ -100,11 +100,23 @@ export class ServiceProcess {
     return this.waitForLog((line) => line.msg === 'ready', timeoutMs);
   }
 
-  /** Sends SIGTERM (or the given signal) and waits for the exit. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends a signal without waiting (`SIGSTOP` freezes the process, `SIGCONT` thaws it). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** Sends SIGTERM (or the given signal) and waits for the exit; a stopped process is continued to take it. */
   async stop(
     signal: NodeJS.Signals = 'SIGTERM',
   ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (this.running) {
+      this.child.kill(signal);
+      if (signal !== 'SIGKILL') this.child.kill('SIGCONT');
+    }
     return this.exited;
   }
 }

@@ -13,6 +13,7 @@ import {
 import { errorMessage, SpanAttributes, withSpan, type Logger } from '@broker/observability';
 import { refreshAccessToken, type ProviderRegistry, type RefreshResult } from '@broker/providers';
 import { KeyRing, secretContext } from '@broker/secrets';
+import { testOnlySetting } from '@broker/service-shell';
 import { TokenMetrics } from '../metrics/token-metrics.js';
 import { NoticePublisher } from '../notices/notice.publisher.js';
 import { CredentialStateService } from '../state/credential-state.service.js';
@@ -52,6 +53,9 @@ export class RefreshService implements OnModuleDestroy {
   private readonly durations: number[] = [];
   private orphanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Test switches (refused in production): prove the lock matters; widen the answer-to-append window. */
+  private readonly lockDisabled: boolean;
+  private readonly pauseBeforeAppendMs: number;
 
   constructor(
     private readonly state: CredentialStateService,
@@ -69,6 +73,14 @@ export class RefreshService implements OnModuleDestroy {
       this.settings.breakerThreshold,
       this.settings.breakerPauseMs,
     );
+    const env = process.env;
+    this.lockDisabled =
+      testOnlySetting(env, 'BROKER_TEST_DISABLE_REFRESH_LOCK', config.production) === '1';
+    this.pauseBeforeAppendMs = Number(
+      testOnlySetting(env, 'BROKER_TEST_PAUSE_BEFORE_REFRESH_APPEND_MS', config.production) ?? 0,
+    );
+    if (this.lockDisabled)
+      logger.warn('test switch: refreshes run without the per-credential refresh lock');
   }
 
   /** Looks for refreshes whose process died, now and periodically. */
@@ -217,12 +229,14 @@ export class RefreshService implements OnModuleDestroy {
           },
         },
         metadata,
-        RefreshLocks.acquire(
-          credentialId,
-          refreshId,
-          this.config.replicaId,
-          this.settings.lockTtlMs,
-        ),
+        this.lockDisabled
+          ? undefined
+          : RefreshLocks.acquire(
+              credentialId,
+              refreshId,
+              this.config.replicaId,
+              this.settings.lockTtlMs,
+            ),
       );
       if (startEvents.length === 0) return { status: 'superseded' };
     } catch (error) {
@@ -331,7 +345,7 @@ export class RefreshService implements OnModuleDestroy {
         },
       },
       metadata,
-      RefreshLocks.release(id, refreshId),
+      this.release(id, refreshId),
     );
     this.breaker.success(credential.provider);
     this.durations.push(durationMs);
@@ -376,7 +390,7 @@ export class RefreshService implements OnModuleDestroy {
       id,
       { type: 'FailRefresh', data: failure },
       metadata,
-      RefreshLocks.release(id, refreshId),
+      this.release(id, refreshId),
     );
     if (superseded) {
       this.logger.info(
@@ -423,7 +437,7 @@ export class RefreshService implements OnModuleDestroy {
         },
       },
       metadata,
-      RefreshLocks.release(id, refreshId),
+      this.release(id, refreshId),
     );
     const opened = this.breaker.failure(credential.provider, this.clock.now());
     const after = this.state.get(id) as CredentialState;
@@ -507,10 +521,14 @@ export class RefreshService implements OnModuleDestroy {
     return Number(row.now) + (this.clock.sharedShiftMs?.() ?? 0);
   }
 
+  private release(credentialId: string, refreshId: string) {
+    return this.lockDisabled ? undefined : RefreshLocks.release(credentialId, refreshId);
+  }
+
   /** Test-only: widen the window between the provider's answer and the append. */
   private async testOnlyPause(): Promise<void> {
-    const ms = Number(process.env['BROKER_TEST_PAUSE_BEFORE_REFRESH_APPEND_MS'] ?? 0);
-    if (ms <= 0) return;
+    const ms = this.pauseBeforeAppendMs;
+    if (!(ms > 0)) return;
     this.logger.warn({ pauseMs: ms }, 'test hook: provider answered; pausing before the append');
     await new Promise((resolve) => setTimeout(resolve, ms));
   }
