@@ -127,6 +127,31 @@ describe('token service - refresh against a real OAuth server', () => {
     expect(server.refreshRequests).toHaveLength(1); // one confirmation, then nothing
   });
 
+  it('invalid_grant on one credential leaves the others of its pool leasing and refreshing', async () => {
+    broker = await brokerFor(server);
+    await broker.start();
+    const dead = server.issueGrant();
+    const alive = server.issueGrant();
+    await addCredential(broker, 'dead', { refreshToken: dead.refreshToken });
+    await addCredential(broker, 'alive', { refreshToken: alive.refreshToken });
+    server.invalidGrantNext(1);
+    expect((await broker.admin('credentials.refresh', { id: 'dead' })).error?.code).toBe(
+      'REAUTH_REQUIRED',
+    );
+
+    const leased = await Promise.all(
+      Array.from({ length: 6 }, () => broker.lease('gemini-cli', 'default', 'bot')),
+    );
+    expect(leased.map((r) => (r['lease'] as { credentialId: string }).credentialId)).toEqual(
+      Array.from({ length: 6 }, () => 'alive'),
+    );
+    expect((await broker.admin('credentials.refresh', { id: 'alive' })).ok).toBe(true);
+    const after = await detail(broker, 'alive');
+    expect(after.credential).toMatchObject({ status: 'active', refreshCount: 1 });
+    expect(after.health.refreshFailures).toBe(0);
+    expect(server.reuseDetected).toBe(false);
+  });
+
   it('503 twice then success leaves the credential active with the new token', async () => {
     broker = await brokerFor(server);
     await broker.start();
