@@ -3,6 +3,9 @@ import type { Msg, Subscription } from 'nats';
 import type { BrokerHarness, MockOAuthServer, Reply, ServiceProcess } from '@broker/testing';
 import { waitFor } from '@broker/testing';
 
+/** JetStream's ack wait of the event feeds (30 s) and a margin for the redelivery to be applied. */
+const CONSUMER_SETTLE_MS = 45_000;
+
 /** One lease replied `ok`, with the client's own times. */
 export interface LeaseRecord {
   readonly leaseId: string;
@@ -213,10 +216,15 @@ export const checkNoLostEvent = async (observed: Observed): Promise<void> => {
   );
   for (const durable of durables) {
     const name = durable.config.durable_name as string;
-    await waitFor(`consumer ${name} to acknowledge every event`, async () => {
-      const info = await jsm.consumers.info(stream, name);
-      return info.num_pending === 0 && info.num_ack_pending === 0;
-    });
+    // A delivery whose ack an outage lost comes back only after the consumer's ack wait (30 s).
+    await waitFor(
+      `consumer ${name} to acknowledge every event`,
+      async () => {
+        const info = await jsm.consumers.info(stream, name);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      CONSUMER_SETTLE_MS,
+    );
   }
   await checkAppliedOnce(observed);
 };

@@ -35,32 +35,38 @@ describe('faults - NATS killed and restarted under load', () => {
     const tap = new NatsTap(broker);
     const load = new LeaseLoad(broker, { concurrency: 4, timeoutMs: 1000 });
     // Events keep being appended: a new credential every 200 ms, whoever is listening.
+    // Each attempt has an id of its own: an add whose reply the outage lost may have committed.
     let adding = true;
     let added = 0;
+    let attempts = 0;
     const adder = (async () => {
       while (adding) {
-        const reply = await addCredential(broker, `n-${added}`).catch(() => undefined);
+        attempts += 1;
+        const reply = await addCredential(broker, `n-${attempts}`).catch(() => undefined);
         if (reply?.ok === true) added += 1;
         await sleep(200);
       }
     })();
-    await sleep(2000);
-
-    await nats.kill();
-    await sleep(3000);
-    await nats.restart();
-    const restartedAt = Date.now();
-    await waitFor(
-      'leases to flow again',
-      () => Promise.resolve(load.okSince(restartedAt) > 20),
-      20_000,
-    );
-    const addedAfter = added;
-    await waitFor('appends to go on', () => Promise.resolve(added > addedAfter + 5), 20_000);
-    adding = false;
-    await adder;
-    await load.stop();
-    tap.close();
+    try {
+      await sleep(2000);
+      await nats.kill();
+      await sleep(3000);
+      await nats.restart();
+      const restartedAt = Date.now();
+      await waitFor(
+        'leases to flow again',
+        () => Promise.resolve(load.okSince(restartedAt) > 20),
+        20_000,
+      );
+      const addedAfter = added;
+      await waitFor('appends to go on', () => Promise.resolve(added > addedAfter + 5), 20_000);
+    } finally {
+      // Stopped whatever happened: a loop left running would keep jest from exiting.
+      adding = false;
+      await adder;
+      await load.stop();
+      tap.close();
+    }
 
     for (const service of services) expect(service.child.exitCode).toBeNull();
     await assertInvariants({
