@@ -7,24 +7,11 @@ import {
   type BrokerHarness,
   type Reply,
 } from '@broker/testing';
-import { runOauthctl, type Run } from './support/oauthctl.js';
+import { runOauthctl, type EventRow, type Run } from './support/oauthctl.js';
 
 interface LeaseBody {
   leaseId: string;
   credentialId: string;
-}
-
-interface EventRow {
-  global_position: string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  recorded_at: Date;
-  transaction_id: string;
-  hash: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,19 +7,7 @@ import {
   WebhookReceiver,
   type ServiceProcess,
 } from '@broker/testing';
-import { runOauthctl, type Run } from './support/oauthctl.js';
-
-interface EventRow {
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  recorded_at: Date;
-  hash: string;
-  global_position: string;
-}
+import { runOauthctl, type EventRow, type Run } from './support/oauthctl.js';
 
 interface Problem {
   streamId: string;

@@ -24,3 +24,17 @@ export const runOauthctl = (args: string[], env: Record<string, string> = {}): P
         }),
     );
   });
+
+/** A row of the `events` table as the replay specs read and tamper with it. */
+export interface EventRow {
+  global_position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+  transaction_id: string;
+  hash: string;
+}
